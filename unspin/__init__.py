@@ -1,0 +1,39 @@
+"""unspin: find text rewritten by article spinners, explain why, and restore the original.
+
+The plain entry points::
+
+    >>> import unspin
+    >>> report = unspin.check("Some text ...")          # Report: score, verdict, spans
+    >>> restoration = unspin.restore("Some text ...")   # Restoration: text, changes (needs the LM)
+"""
+
+from __future__ import annotations
+
+from .config import Config
+from .errors import InputError, MissingComponent, UnspinError
+from .report import KINDS, VERDICTS, Report, Restoration, Span, apply_spans
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Config", "Report", "Restoration", "Span", "apply_spans", "check", "restore",
+    "UnspinError", "InputError", "MissingComponent", "KINDS", "VERDICTS", "__version__",
+]
+
+
+def check(text: str, config: Config | None = None) -> Report:
+    """Tell whether ``text`` was spun: a calibrated score, a verdict and the evidence spans.
+
+    Fast tier only (no language model); safe to call on millions of documents.
+    """
+    from .detect import check as _check
+
+    return _check(text, config)
+
+
+def restore(text: str, config: Config | None = None) -> Restoration:
+    """Put the most likely original wording back. Needs the language model
+    (``pip install 'unspin[lm]'`` then ``unspin models fetch``)."""
+    from .restore import restore as _restore
+
+    return _restore(text, config)

@@ -1,0 +1,80 @@
+"""Tokenising: words with character offsets, sentence boundaries, and input normalisation.
+
+Offsets always refer to the text as given, so spans found on tokens point back into it.
+The tokeniser is a single compiled regular expression: linear time, no backtracking traps.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# URLs and domain-like tokens first, so "worldbrides.org" stays one token.
+_URL = r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
+_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24})(?:/[^\s<>\"'()\[\]]*)?(?![\w.])"
+_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_NUMBER = r"\d+(?:[.,:/-]\d+)*(?:st|nd|rd|th|s)?"
+# Words: letters with inner apostrophes (both ' and ’) and hyphens.
+_WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
+_TOKEN_RE = re.compile(
+    rf"(?P<url>{_URL})|(?P<email>{_EMAIL})|(?P<domain>{_DOMAIN})|(?P<num>{_NUMBER})|(?P<word>{_WORD})|(?P<punct>[^\w\s])",
+    re.UNICODE,
+)
+_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n\s*\n")
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    """A token with its offsets into the original text."""
+
+    text: str
+    start: int
+    end: int
+    kind: str  # word, num, url, domain, email, punct
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower().replace("’", "'")
+
+    @property
+    def is_word(self) -> bool:
+        return self.kind == "word"
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split ``text`` into tokens (words, numbers, URLs, domains, punctuation) with offsets."""
+    return [Token(m.group(), m.start(), m.end(), m.lastgroup) for m in _TOKEN_RE.finditer(text)]
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased word tokens only (a cheap helper for statistics)."""
+    return [m.group().lower() for m in _TOKEN_RE.finditer(text) if m.lastgroup == "word"]
+
+
+def sentence_spans(text: str) -> list[tuple[int, int]]:
+    """Character ranges of sentences (a punctuation-and-blank-line splitter, good enough for
+    scoring windows; it never drops characters between sentences)."""
+    spans = []
+    pos = 0
+    for m in _SENT_END.finditer(text):
+        end = m.end()
+        if text[pos:end].strip():
+            spans.append((pos, end))
+        pos = end
+    if text[pos:].strip():
+        spans.append((pos, len(text)))
+    return spans
+
+
+def is_capitalized(tok: Token) -> bool:
+    return tok.kind == "word" and tok.text[:1].isupper()
+
+
+def sentence_initial(tokens: list[Token], i: int, text: str) -> bool:
+    """True if token ``i`` starts a sentence (first token, or after . ! ? : or a blank line)."""
+    if i == 0:
+        return True
+    prev = tokens[i - 1]
+    if prev.text in {".", "!", "?", "…", ":", "“", "\"", "‘"}:
+        return True
+    return "\n" in text[prev.end:tokens[i].start]
