@@ -92,16 +92,25 @@ def normalise_phrase(text: str) -> str:
     return _WS.sub(" ", text.translate(_QUOTES)).strip().lower()
 
 
-def clean_original(text: str) -> str:
-    """Drop editorial notes ("(?)", "(BP)", "see https://...") from an expected phrase.
+def clean_original(text: str, spun: str = "") -> str:
+    """Reduce an expected phrase to one restorable wording.
 
-    Returns "" when nothing usable is left (for example "???" or a commentary)."""
-    text = text.translate(_QUOTES)
-    if "http" in text or "'" in text and " see " in text:
+    Drops editorial notes ("(?)", "(BP)", "[company]", nested ones too), stray quotes and
+    trailing "?"; of listed alternatives keeps the first ("older adults / seniors" ->
+    "older adults", "infected/affected individuals" -> "infected individuals", "A OR B" ->
+    "A") unless the spun phrase itself has a slash ("acid/base"). Returns "" when nothing
+    usable is left ("???", or a commentary with a link)."""
+    text = text.translate(_QUOTES).replace("\\", "").replace('"', "")
+    if "http" in text:
         return ""
-    text = _PAREN_NOTE.sub("", text)
+    prev = None
+    while prev != text:  # innermost notes first, so nested parentheses go too
+        prev, text = text, _PAREN_NOTE.sub("", text)
     text = _WS.sub(" ", text).strip().rstrip("?").strip()
-    if not any(ch.isalpha() for ch in text):
+    text = text.split(" OR ")[0].split(" / ")[0].strip()
+    if "/" in text and "/" not in spun:
+        text = " ".join(tok.split("/")[0] for tok in text.split(" "))
+    if not any(ch.isalpha() for ch in text) or "?" in text:
         return ""
     return text
 
@@ -127,7 +136,7 @@ def build_tortured(records: list[dict]) -> list[list[str]]:
         if qtype not in ("exact", None, "boolean"):
             continue  # proximity queries ("a b"~N) are not contiguous phrases
         spun = normalise_phrase(rec["spun"])
-        original = clean_original(rec["original"])
+        original = clean_original(rec["original"], spun)
         if not original or not spun:
             continue
         toks = tokenize(spun)
@@ -174,10 +183,11 @@ def build_reverse_spin(records: list[dict]) -> list[list[str]]:
     support: dict[tuple[str, str], set[str]] = defaultdict(set)
     papers: dict[tuple[str, str], int] = defaultdict(int)
     for rec in records:
-        original = clean_original(rec["original"])
+        spun = normalise_phrase(rec["spun"])
+        original = clean_original(rec["original"], spun)
         if not original:
             continue
-        s_toks = words(normalise_phrase(rec["spun"]))
+        s_toks = words(spun)
         o_toks = words(original.lower())
         for s, o in set(word_pairs(s_toks, o_toks)):
             if not (s.isalpha() and o.isalpha()) or _trivial_same(s, o):
