@@ -1,0 +1,252 @@
+"""Language-model scoring: load the offline model and compute log-probabilities, batched.
+
+Everything the restorer and ``check --deep`` ask of the model goes through
+:class:`LanguageModel`:
+
+- :meth:`LanguageModel.analyse` runs a batch of text windows once and keeps, for each
+  window, the log-probability of every token, the model's cache of keys and values (so a
+  later variant of the window does not recompute its left part), and on request the
+  model's own top predictions at given positions.
+- :meth:`LanguageModel.score_variants` scores several continuations of one window prefix
+  together: the shared prefix comes from the cache, the continuations run as one padded
+  batch, and each gets its total log-probability (natural log). Because continuations run
+  to a common end point in the observed text, totals are comparable: this is sentence
+  log-probability with context on both sides of the site, not only the left.
+
+The model is loaded once per process (:func:`load`); loading the GGUF de-quantises it and
+writes a fast safetensors copy (see :mod:`unspin.models`), so only the first load is slow.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from dataclasses import dataclass, field
+
+from .errors import requires
+from .models import ModelLocation, locate, write_fast_copy
+
+#: Token that starts every scored window (SmolLM2's <|endoftext|>, id 0, marks a
+#: document boundary in its training data).
+START_TEXT = "<|endoftext|>"
+
+
+@dataclass
+class Window:
+    """A scored window of observed text: its token ids, their character offsets in the
+    window text, the log-probability of each token (index 0 = the start token, 0.0), and
+    the per-layer key/value cache (batch dimension 1)."""
+
+    text: str
+    ids: list[int]
+    offsets: list[tuple[int, int]]
+    logprobs: list[float]
+    cache: list[tuple[object, object]] = field(repr=False, default_factory=list)
+    topk: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+
+    @property
+    def total(self) -> float:
+        return sum(self.logprobs)
+
+    def boundary(self, char: int) -> int | None:
+        """Index of the token that starts exactly at character ``char`` (None if ``char``
+        falls inside a token). The start token is index 0; text tokens start at 1."""
+        for i, (s, _e) in enumerate(self.offsets, start=1):
+            if s == char:
+                return i
+            if s > char:
+                return None
+        return len(self.ids) if char >= len(self.text) else None
+
+
+class LanguageModel:
+    """A causal LM and its tokenizer, with batched total-log-probability scoring."""
+
+    def __init__(self, model, tokenizer, name: str, load_seconds: float = 0.0, source: str = ""):
+        self.torch = requires("torch", "lm")
+        self.model = model
+        self.tokenizer = tokenizer
+        self.name = name
+        self.source = source
+        self.load_seconds = load_seconds
+        self.start_id = tokenizer.convert_tokens_to_ids(START_TEXT)
+        if self.start_id is None or self.start_id == tokenizer.unk_token_id and START_TEXT not in tokenizer.get_vocab():
+            self.start_id = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else 0
+        self.pad_id = self.start_id
+        import inspect
+
+        # transformers 5.x calls the key/value cache ``cache``; 4.x called it ``past_key_values``.
+        params = inspect.signature(model.forward).parameters
+        self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        #: Number of tokens run through the model since loading (for benchmarks).
+        self.tokens_scored = 0
+
+    # -- tokenising ------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def encode_with_offsets(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
+        return list(enc["input_ids"]), [tuple(o) for o in enc["offset_mapping"]]
+
+    # -- low level -------------------------------------------------------------------
+    def _token_logprobs(self, logits, targets):
+        """log p(target) per position without materialising a full log-softmax copy."""
+        torch = self.torch
+        logits = logits.float()
+        lse = torch.logsumexp(logits, dim=-1)
+        tgt = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        return tgt - lse
+
+    def _make_cache(self, layers):
+        from transformers import DynamicCache
+
+        cache = DynamicCache(config=self.model.config)
+        for i, (k, v) in enumerate(layers):
+            cache.update(k, v, i)
+        return cache
+
+    @staticmethod
+    def _cache_layers(cache) -> list[tuple[object, object]]:
+        if hasattr(cache, "layers"):
+            return [(layer.keys, layer.values) for layer in cache.layers]
+        return [(k, v) for k, v in cache.to_legacy_cache()]  # older transformers
+
+    # -- public API ------------------------------------------------------------------
+    def analyse(self, texts: list[str], topk_at: list[list[int]] | None = None, k: int = 40,
+                batch_tokens: int = 2048) -> list[Window]:
+        """Run each text once (after the start token). Returns one :class:`Window` each.
+
+        ``topk_at[i]`` lists token indices of window ``i`` (as :meth:`Window.boundary`
+        returns) at which to keep the model's ``k`` most likely next tokens (the prediction
+        for that token, from the left context).
+        """
+        torch = self.torch
+        encoded = [self.encode_with_offsets(t) for t in texts]
+        windows: list[Window | None] = [None] * len(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(encoded[i][0]))
+        batch: list[int] = []
+
+        def run(batch: list[int]) -> None:
+            seqs = [[self.start_id] + encoded[i][0] for i in batch]
+            width = max(len(s) for s in seqs)
+            x = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+            for r, s in enumerate(seqs):
+                x[r, : len(s)] = torch.tensor(s)
+            with torch.inference_mode():
+                out = self.model(input_ids=x, use_cache=True)
+            self.tokens_scored += sum(len(s) for s in seqs)
+            lp = self._token_logprobs(out.logits[:, :-1], x[:, 1:])
+            layers = self._cache_layers(getattr(out, "cache", None) or out.past_key_values)
+            for r, i in enumerate(batch):
+                n = len(seqs[r])
+                cache = [(kk[r : r + 1, :, :n].clone(), vv[r : r + 1, :, :n].clone()) for kk, vv in layers]
+                w = Window(texts[i], seqs[r], encoded[i][1], [0.0] + lp[r, : n - 1].tolist(), cache)
+                for pos in (topk_at[i] if topk_at else []):
+                    if 1 <= pos < n + 1 and pos - 1 < out.logits.shape[1]:
+                        row = torch.log_softmax(out.logits[r, pos - 1].float(), dim=-1)
+                        vals, idx = row.topk(k)
+                        w.topk[pos] = [(self.tokenizer.decode([int(t)]), float(v)) for v, t in zip(vals, idx)]
+                windows[i] = w
+
+        tokens = 0
+        for i in order:
+            n = len(encoded[i][0]) + 1
+            if batch and (tokens + n > batch_tokens or n * (len(batch) + 1) > batch_tokens):
+                run(batch)
+                batch, tokens = [], 0
+            batch.append(i)
+            tokens += n
+        if batch:
+            run(batch)
+        return windows  # type: ignore[return-value]
+
+    def score_variants(self, window: Window, prefix_len: int, continuations: list[list[int]]) -> list[float]:
+        """Total log-probability of each continuation after the first ``prefix_len`` tokens of
+        ``window`` (start token included). The prefix keys/values come from the window's cache;
+        only the continuations are computed, as one padded batch."""
+        torch = self.torch
+        if not continuations:
+            return []
+        if prefix_len < 1:
+            raise ValueError("prefix_len must include the start token")
+        # Re-run the last prefix token so its prediction for the first new token is available.
+        keep = prefix_len - 1
+        last = window.ids[prefix_len - 1]
+        seqs = [[last] + c for c in continuations]
+        width = max(len(s) for s in seqs)
+        n = len(seqs)
+        x = torch.full((n, width), self.pad_id, dtype=torch.long)
+        for r, s in enumerate(seqs):
+            x[r, : len(s)] = torch.tensor(s)
+        layers = [(k[:, :, :keep].expand(n, -1, -1, -1), v[:, :, :keep].expand(n, -1, -1, -1))
+                  for k, v in window.cache]
+        cache = self._make_cache(layers) if keep > 0 else None
+        pos = torch.arange(keep, keep + width).unsqueeze(0).expand(n, -1)
+        with torch.inference_mode():
+            out = self.model(input_ids=x, position_ids=pos, use_cache=False, **{self._cache_kw: cache})
+        self.tokens_scored += sum(len(s) for s in seqs)
+        lp = self._token_logprobs(out.logits[:, :-1], x[:, 1:])
+        return [float(lp[r, : len(s) - 1].sum()) for r, s in enumerate(seqs)]
+
+    def score_texts(self, texts: list[str]) -> list[float]:
+        """Total log-probability of each text on its own (after the start token)."""
+        return [w.total for w in self.analyse(texts)]
+
+
+def _threads() -> None:
+    torch = requires("torch", "lm")
+    n = os.environ.get("UNSPIN_THREADS")
+    if n:
+        torch.set_num_threads(max(1, int(n)))
+
+
+def load_location(loc: ModelLocation, log=None) -> LanguageModel:
+    """Load the model at ``loc``: the fast copy when it is ready, else the GGUF (and then write
+    the fast copy for next time)."""
+    torch = requires("torch", "lm")
+    transformers = requires("transformers", "lm")
+    _threads()
+    t0 = time.time()
+    quiet = transformers.logging.get_verbosity()
+    transformers.logging.set_verbosity_error()
+    try:
+        transformers.utils.logging.disable_progress_bar()
+    except AttributeError:  # pragma: no cover
+        pass
+    try:
+        if loc.fast_ready() or loc.gguf is None:
+            tok = transformers.AutoTokenizer.from_pretrained(str(loc.fast))
+            model = transformers.AutoModelForCausalLM.from_pretrained(str(loc.fast), dtype=torch.float32)
+            how = "fast copy"
+        else:
+            requires("gguf", "lm")
+            if log:
+                log(f"first load: de-quantising {loc.gguf.name} (about 30 s, once)")
+            d, f = str(loc.gguf.parent), loc.gguf.name
+            tok = transformers.AutoTokenizer.from_pretrained(d, gguf_file=f)
+            model = transformers.AutoModelForCausalLM.from_pretrained(d, gguf_file=f, dtype=torch.float32)
+            try:
+                write_fast_copy(model, tok, loc)
+            except OSError as exc:  # read-only cache: keep working, just slower next time
+                if log:
+                    log(f"could not write the fast copy to {loc.fast}: {exc}")
+            how = "gguf"
+    finally:
+        transformers.logging.set_verbosity(quiet)
+    model.eval()
+    return LanguageModel(model, tok, loc.name, time.time() - t0, how)
+
+
+@functools.lru_cache(maxsize=1)
+def _load_cached(key: tuple) -> LanguageModel:
+    import sys
+
+    return load_location(locate(), log=lambda m: print(f"unspin: {m}", file=sys.stderr))
+
+
+def load() -> LanguageModel:
+    """The process-wide model (loaded on first use; the key includes ``UNSPIN_MODEL`` and
+    ``UNSPIN_HOME`` so changing them loads the other model)."""
+    return _load_cached((os.environ.get("UNSPIN_MODEL"), os.environ.get("UNSPIN_HOME")))
