@@ -7,6 +7,7 @@ high share of control characters) is refused with :class:`~unspin.errors.InputEr
 
 from __future__ import annotations
 
+import re
 import sys
 import warnings
 
@@ -69,3 +70,28 @@ def read_input(path: str) -> tuple[str, list[str]]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DecodingWarning)
         return decode(data, source)
+
+
+_TAG = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|</?[A-Za-z][^<>]{0,2000}>", re.S | re.I)
+
+
+def looks_like_html(text: str) -> bool:
+    """True when markup makes up a noticeable part of the text (at least 3 tags and 5% of
+    the characters)."""
+    head = text[:200_000]
+    tags = _TAG.findall(head)
+    if len(tags) < 3:
+        return False
+    tag_chars = sum(m.end() - m.start() for m in _TAG.finditer(head))
+    return tag_chars / max(len(head), 1) >= 0.05
+
+
+def mask_html(text: str) -> str:
+    """Blank out tags, comments, scripts and styles with spaces of the same length, so the
+    prose can be read while offsets still point into the text as given."""
+
+    def blank(m: re.Match) -> str:
+        s = m.group()
+        return "".join("\n" if c == "\n" else " " for c in s)
+
+    return _TAG.sub(blank, text)

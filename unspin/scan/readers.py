@@ -370,6 +370,9 @@ def _html_to_text(body: bytes, charset: str | None, ctype: str, where: str) -> t
     from resiliparse.extract.html2text import extract_plain_text
     from resiliparse.parse.encoding import bytes_to_str, detect_encoding
 
-    html = bytes_to_str(body, charset or detect_encoding(body))
+    try:
+        html = bytes_to_str(body, charset or detect_encoding(body))
+    except (LookupError, ValueError):  # a charset name the codec registry does not know
+        html = bytes_to_str(body, detect_encoding(body))
     text = extract_plain_text(html, main_content=True)
     return text, notes

@@ -1,0 +1,1 @@
+"""Subcommands of the ``unspin`` CLI, one module each (see :mod:`unspin.cli`)."""

@@ -1,0 +1,143 @@
+"""The fast detector: evidence spans -> document features -> calibrated score -> verdict.
+
+Pipeline (each stage its own module):
+  textio (HTML masking) -> tokenize -> language (applicability) -> injected (anchors,
+  foreign fragments) -> signatures -> substitutions (tortured phrases, thesaurus) ->
+  features -> scoring.
+"""
+
+from __future__ import annotations
+
+from .config import DEFAULT, Config
+from .errors import InputError
+from .features import FEATURES, compute as compute_features
+from .injected import find_injected
+from .language import english_share, name_language
+from .report import Report, Span
+from .scoring import model
+from .signatures import find_signatures
+from .substitutions import find_substitutions, find_tortured
+from .textio import decode, looks_like_html, mask_html
+from .tokenize import tokenize
+
+#: Human wording for the features the reason line may cite.
+_REASON = {
+    "sig_weight": "spinner signatures",
+    "sig_strong": "spinner signatures",
+    "sig_kinds": "spinner signatures",
+    "tortured_rate": "tortured phrases",
+    "tortured_count": "tortured phrases",
+    "anchor_embedded": "injected anchors",
+    "anchor_any": "links in prose",
+    "foreign": "foreign-language fragments",
+    "thes_rate": "rare thesaurus synonyms",
+    "thes_gap": "rare thesaurus synonyms",
+    "revspin_rate": "reverse-spin words",
+    "multiword_rate": "multiword thesaurus swaps",
+}
+
+
+def _na(reason: str, spans=None, language=None) -> Report:
+    return Report(score=None, verdict="not_applicable", reason=reason, spans=spans or [], language=language)
+
+
+def analyse(text: str, config: Config = DEFAULT) -> tuple[list[Span], dict[str, float], list[str]] | Report:
+    """Run the evidence stages. Returns (all spans, features, notes), or a not-applicable Report."""
+    notes: list[str] = []
+    if config.max_chars and len(text) > config.max_chars:
+        notes.append(f"only the first {config.max_chars:,} of {len(text):,} characters were read")
+        text = text[: config.max_chars]
+    if looks_like_html(text):
+        text = mask_html(text)
+        notes.append("HTML markup ignored")
+    toks = tokenize(text)
+    words = [t for t in toks if t.kind == "word"]
+    if len(words) < config.min_words:
+        return _na(f"too short to judge ({len(words)} words; at least {config.min_words} needed)")
+    share = english_share(words)
+    if share < config.min_english_share:
+        lang = name_language(text)
+        if lang != "English":
+            what = f"looks like {lang}" if lang else "language not recognised"
+            return _na(f"not English ({what}; {share:.0%} of words are English)", language=lang)
+
+    injected, covered = find_injected(text, toks, detect_foreign=config.detect_foreign)
+    prose = [t for k, t in enumerate(toks) if k not in covered]
+    sigs = find_signatures(text, prose)
+    tort = find_tortured(text, prose)
+    strong = sorted((s.start, s.end) for s in sigs + tort)
+    skip = _covered_indices(prose, strong)
+    subs, stats = find_substitutions(text, prose, skip)
+    spans = sorted(injected + sigs + tort + subs, key=lambda s: (s.start, -s.end))
+    feats = compute_features(text, toks, spans, stats)
+    return spans, feats, notes
+
+
+def _covered_indices(toks, ranges) -> set[int]:
+    out: set[int] = set()
+    if not ranges:
+        return out
+    r = 0
+    for k, t in enumerate(toks):
+        while r < len(ranges) and ranges[r][1] <= t.start:
+            r += 1
+        if r < len(ranges) and ranges[r][0] <= t.start < ranges[r][1]:
+            out.add(k)
+    return out
+
+
+def check(text: str | bytes, config: Config | None = None) -> Report:
+    """Score ``text`` (see :func:`unspin.check`)."""
+    config = config or DEFAULT
+    notes: list[str] = []
+    if isinstance(text, (bytes, bytearray)):
+        text, notes = decode(bytes(text))
+    elif not isinstance(text, str):
+        raise InputError(f"expected text (str or bytes), got {type(text).__name__}")
+    if not text.strip():
+        return _na("empty input")
+    result = analyse(text, config)
+    if isinstance(result, Report):
+        if notes:
+            result.reason += "; " + "; ".join(notes)
+        return result
+    spans, feats, more = result
+    notes += more
+    m = model()
+    score = m.score(feats)
+    if score >= config.spun_threshold:
+        verdict = "spun"
+    elif score < config.clean_threshold:
+        verdict = "clean"
+    else:
+        verdict = "unsure"
+    shown = [
+        s for s in spans
+        if s.confidence >= config.min_span_confidence and (config.report_substitutions or s.kind != "substitution")
+    ]
+    reason = _reason(verdict, score, spans, m.contributions(feats))
+    if notes:
+        reason += "; " + "; ".join(notes)
+    return Report(score=score, verdict=verdict, reason=reason, spans=shown, features=feats, language="English")
+
+
+def _reason(verdict: str, score: float, spans: list[Span], contrib: dict[str, float]) -> str:
+    counts: dict[str, int] = {}
+    for s in spans:
+        if s.confidence >= 0.5 or s.kind != "substitution":
+            counts[s.kind] = counts.get(s.kind, 0) + 1
+    top = sorted(((v, k) for k, v in contrib.items() if k in _REASON), reverse=True)
+    drivers: list[str] = []
+    for v, k in top:
+        label = _REASON[k]
+        if v > 0.5 and label not in drivers:
+            drivers.append(label)
+        if len(drivers) == 3:
+            break
+    evidence = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "no evidence spans"
+    head = {"spun": "spun", "clean": "looks clean", "unsure": "unsure"}[verdict]
+    why = f" (driven by {', '.join(drivers)})" if drivers and verdict != "clean" else ""
+    return f"{head}: p={score:.2f}{why}; {evidence}"
+
+
+assert set(_REASON) <= set(FEATURES)

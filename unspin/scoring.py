@@ -1,0 +1,65 @@
+"""The calibrated scorer: a logistic regression over :mod:`unspin.features`.
+
+Weights are package data (``data/model.json``), rebuilt by ``scripts/train_model.py``. The
+file carries its format version, feature list, training provenance and the held-out figures
+it was accepted with. Inference is a dot product: no numpy needed at run time.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import dataclass
+from importlib import resources
+
+from .errors import UnspinError
+from .features import FEATURES
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class Model:
+    features: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    meta: dict
+
+    def contributions(self, feats: dict[str, float]) -> dict[str, float]:
+        """Each feature's additive contribution to the log-odds."""
+        return {
+            name: c * ((feats.get(name, 0.0) - m) / s)
+            for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef)
+        }
+
+    def score(self, feats: dict[str, float]) -> float:
+        z = self.intercept + sum(self.contributions(feats).values())
+        if z >= 0:
+            return 1.0 / (1.0 + math.exp(-z))
+        e = math.exp(z)
+        return e / (1.0 + e)
+
+
+def parse_model(data: dict) -> Model:
+    if data.get("format") != FORMAT:
+        raise UnspinError(f"model file has format {data.get('format')!r}, expected {FORMAT}; rebuild with scripts/train_model.py")
+    feats = tuple(data["features"])
+    unknown = [f for f in feats if f not in FEATURES]
+    if unknown:
+        raise UnspinError(f"model file uses unknown features {unknown}; rebuild with scripts/train_model.py")
+    n = len(feats)
+    if not (len(data["mean"]) == len(data["scale"]) == len(data["coef"]) == n):
+        raise UnspinError("model file is inconsistent (vector lengths differ)")
+    return Model(feats, tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]), data.get("meta", {}))
+
+
+@functools.cache
+def model() -> Model:
+    try:
+        raw = resources.files("unspin").joinpath("data/model.json").read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UnspinError("the scoring model is missing; rebuild it with: python scripts/train_model.py") from None
+    return parse_model(json.loads(raw))
