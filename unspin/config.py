@@ -46,6 +46,26 @@ class Config:
     restore_beam: int = 4
     #: Maximum candidate originals scored per site, after pruning.
     restore_max_candidates: int = 8
+    #: Margin (nats) for high-confidence fixed-wording evidence (signature, tortured phrase,
+    #: injected anchor with confidence >= ``restore_strong_evidence``): the lexicon already
+    #: says what the original was, so the LM only has to not object. Raising it towards
+    #: ``restore_margin`` makes filler repairs as cautious as word swaps.
+    restore_signature_margin: float = 0.5
+    #: Detector confidence at or above which a span counts as strong evidence (lower margin;
+    #: allowed inside quotes).
+    restore_strong_evidence: float = 0.8
+    #: Extra margin (nats) for capitalised words in mid-sentence (likely names) and for
+    #: candidates only the LM proposed (no lexicon entry). Lower values repair more titles
+    #: such as "Chairman" and damage more names.
+    restore_name_margin: float = 3.0
+    #: Tokens of observed text after a site that every variant is scored through (the
+    #: right-hand context). Longer is more accurate and slower.
+    restore_right_context: int = 8
+    #: How many of the LM's own next-word predictions at a site are considered as candidate
+    #: originals (only those related to the observed word in the thesaurus are kept); 0 off.
+    restore_lm_proposals: int = 50
+    #: Detector span confidence below which a site is not considered for restoration.
+    restore_min_evidence: float = 0.15
 
     # --- deep check / cascade ---
     #: Fast-tier score band in which ``--deep`` consults the language model.
