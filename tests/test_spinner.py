@@ -228,3 +228,38 @@ def test_real_tortured_list_has_known_pairs():
     assert "counterfeit consciousness" in res.tortured_options["artificial intelligence"]
     # Names and acronyms never come out of the thesaurus.
     assert all(s == s.lower() for s in res.thesauri["wordnet"]["president"])
+
+
+# --- the harness's own arithmetic (eval/run_detect.py) ------------------------------------
+
+
+def test_detect_metrics_recall_at_1pct_fpr():
+    pytest.importorskip("sklearn")
+    from eval.run_detect import Item, metrics
+
+    neg = [Item(f"n{i}", "", 0, "clean", "s", "g", score=i / 200, verdict="clean") for i in range(200)]
+    neg[-1].verdict = "spun"  # score 0.995: the single worst clean text
+    pos = [Item(f"p{i}", "", 1, "f", "s", "g", score=s, verdict="spun" if (s or 0) >= 0.8 else "unsure")
+           for i, s in enumerate([0.999, 0.996, 0.99, 0.5, None])]
+    m = metrics(pos, neg)
+    # 1% of 200 = 2 clean texts may pass: threshold is the third-highest clean score (0.985).
+    assert m["threshold_1pct_fpr"] == pytest.approx(0.985)
+    assert m["recall_at_1pct_fpr"] == pytest.approx(3 / 5)
+    assert m["fpr_spun_verdict"] == pytest.approx(1 / 200)
+    assert m["recall_spun_verdict"] == pytest.approx(3 / 5)
+    assert 0.5 < m["roc_auc"] < 1.0  # the None (not applicable) counts as the lowest score
+
+
+def test_eval_md_section_is_replaced_not_duplicated(tmp_path):
+    pytest.importorskip("sklearn")
+    from eval.run_detect import update_eval_md
+
+    p = tmp_path / "EVAL.md"
+    p.write_text("# Evaluation\n\n## Detection\n\nold figures\n\n## Restoration\n\nkeep me\n")
+    update_eval_md("## Detection\n\nnew figures\n", p)
+    text = p.read_text()
+    assert "new figures" in text and "old figures" not in text
+    assert text.count("## Detection") == 1 and "## Restoration\n\nkeep me" in text
+    q = tmp_path / "NEW.md"
+    update_eval_md("## Detection\n\nfirst\n", q)
+    assert q.read_text().startswith("# Evaluation\n\n## Detection")
