@@ -318,7 +318,10 @@ def decode_raw(raw: Raw, source: Source, text_field: str, id_field: str) -> tupl
             raise RecordError(f"{source.name} line {raw.index + 1}: a JSON {type(record).__name__}, not an object")
         if text_field not in record:
             raise RecordError(f"{source.name} line {raw.index + 1}: no '{text_field}' field", record)
-        text, notes = _as_text(record[text_field], text_field, where)
+        try:
+            text, notes = _as_text(record[text_field], text_field, where)
+        except RecordError as exc:
+            raise RecordError(str(exc), record) from None
         return record, text, notes
     if raw.kind == "row":
         record = raw.data

@@ -250,7 +250,7 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
         processor = DocProcessor(options, config, as_dict)
     bar = _progress(options, total, already)
     inflight: deque = deque()
-    limit = workers * 4
+    limit = workers * 4 if pool is not None else 0  # results in flight (bounded memory)
     writers: dict[str, ShardWriter] = {}
     counts: dict[str, dict] = {}
     start = time.perf_counter()
@@ -295,6 +295,7 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
                         batch = []
                     if current is not None:
                         inflight.append(("close", current, None))
+                        drain(limit)
                     current = name
                 batch.append(raw)
                 if len(batch) >= options.batch_size:

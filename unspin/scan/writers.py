@@ -129,8 +129,13 @@ def _column(values: list):
     try:
         return pa.array(values)
     except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        return pa.array([None if v is None else json.dumps(v, ensure_ascii=False, default=_json_default)
-                         for v in values], type=pa.string())
+        return _as_json_text(values)
+
+
+def _as_json_text(values: list):
+    pa = requires("pyarrow", "scan")
+    return pa.array([v if v is None or isinstance(v, str) else json.dumps(v, ensure_ascii=False, default=_json_default)
+                     for v in values], type=pa.string())
 
 
 def records_to_table(rows: list[dict]):
@@ -153,13 +158,39 @@ def write_parquet(rows: list[dict], path: str) -> None:
     pq.write_table(records_to_table(rows), path, compression="zstd")
 
 
+def _unify(schemas):
+    """One schema for all shards; a column whose types cannot be reconciled becomes text."""
+    pa = requires("pyarrow", "scan")
+    try:
+        return pa.unify_schemas(schemas, promote_options="permissive")
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    types: dict[str, list] = {}
+    for schema in schemas:
+        for f in schema:
+            types.setdefault(f.name, []).append(f.type)
+    fields = []
+    for name, ts in types.items():
+        try:
+            t = pa.unify_schemas([pa.schema([(name, t)]) for t in ts], promote_options="permissive").field(name).type
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            t = pa.string()
+        fields.append(pa.field(name, t))
+    return pa.schema(fields)
+
+
 def _conform(table, schema):
     pa = requires("pyarrow", "scan")
     cols = []
     for field in schema:
         if field.name in table.column_names:
             col = table.column(field.name)
-            cols.append(col if col.type == field.type else col.cast(field.type))
+            if col.type != field.type:
+                try:
+                    col = col.cast(field.type)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+                    col = _as_json_text(col.to_pylist())
+            cols.append(col)
         else:
             cols.append(pa.nulls(len(table), type=field.type))
     return pa.Table.from_arrays(cols, schema=schema)
@@ -173,12 +204,7 @@ def merge(shards: Iterable[str], out_path: str, fmt: str) -> None:
         pa = requires("pyarrow", "scan")
         pq = requires("pyarrow.parquet", "scan")
         schemas = [pq.read_schema(s) for s in shards]
-        try:
-            schema = pa.unify_schemas(schemas, promote_options="permissive") if schemas else \
-                records_to_table([]).schema
-        except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-            raise InputError(f"the shards' columns have types that cannot be merged ({exc}); "
-                             "write JSONL, or to a folder to keep the shards as they are") from None
+        schema = _unify(schemas) if schemas else records_to_table([]).schema
         with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
             for s in shards:
                 pf = pq.ParquetFile(s)
