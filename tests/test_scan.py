@@ -197,14 +197,16 @@ def test_txt_folder_with_a_binary_file(tmp_path):
     (folder / "a.txt").write_text(CLEAN)
     (folder / "sub" / "c.txt").write_bytes(b"\x00\x01\x02binary\x00" * 20)
     (folder / "notes.md").write_text(SPUN)  # not a .txt file: not read
+    (folder / "z.txt").write_text(CLEAN * 50)
     out = tmp_path / "out"
-    summary = scan([str(folder)], str(out), opts())
+    summary = scan([str(folder)], str(out), opts(max_record_bytes=5000))
     assert summary.output == str(out)
     shards = sorted(p for p in os.listdir(out) if p.endswith(".jsonl"))
     rows = [r for s in shards for r in read_jsonl(out / s)]
-    assert [r["id"] for r in rows] == ["a.txt", "b.txt", "sub/c.txt"]
-    assert [r["unspin"].get("verdict") for r in rows] == ["clean", "spun", None]
+    assert [r["id"] for r in rows] == ["a.txt", "b.txt", "sub/c.txt", "z.txt"]
+    assert [r["unspin"].get("verdict") for r in rows] == ["clean", "spun", None, None]
     assert "binary" in rows[2]["unspin"]["error"]
+    assert "max-record-bytes" in rows[3]["unspin"]["error"] and summary.errors == 2
     assert (out / "part-00000-000000.done").exists()
 
 

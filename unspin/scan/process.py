@@ -68,7 +68,7 @@ class DocProcessor:
         opts = self.options
         record: dict = {}
         try:
-            record, text, notes = decode_raw(raw, source, opts.text_field, opts.id_field)
+            record, text, notes = decode_raw(raw, source, opts.text_field, opts.id_field, opts.max_record_bytes)
             result = self.analyse(text)
             if notes:
                 result["notes"] = notes

@@ -290,7 +290,8 @@ def _as_text(value, field: str, where: str) -> tuple[str, list[str]]:
     raise RecordError(f"{where}: field '{field}' is {type(value).__name__}, not text")
 
 
-def decode_raw(raw: Raw, source: Source, text_field: str, id_field: str) -> tuple[dict, str, list[str]]:
+def decode_raw(raw: Raw, source: Source, text_field: str, id_field: str,
+               max_record_bytes: int = 64 << 20) -> tuple[dict, str, list[str]]:
     """Turn a raw record into ``(record, text, notes)``. Raises :class:`RecordError`."""
     where = f"{source.name} record {raw.index}"
     if raw.kind == "error":
@@ -345,6 +346,9 @@ def decode_raw(raw: Raw, source: Source, text_field: str, id_field: str) -> tupl
         path = os.path.join(folder, rel)
         record = {id_field: rel}
         try:
+            size = os.path.getsize(path)
+            if size > max_record_bytes:
+                raise RecordError(f"{rel}: file is {size:,} bytes, over the --max-record-bytes limit", record)
             with open(path, "rb") as fh:
                 data = fh.read()
         except OSError as exc:
