@@ -45,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from unspin.tokenize import tokenize, words  # noqa: E402
+from unspin.wordclasses import FUNCTION_WORDS  # noqa: E402
 
 FORMAT = 1
 TORTURED_SRC = "tortured_phrases/tortured_phrases.jsonl"
@@ -127,9 +128,11 @@ def load_tortured(shared: Path) -> list[dict]:
     return rows
 
 
-def build_tortured(records: list[dict]) -> list[list[str]]:
+def build_tortured(records: list[dict], lemmas: frozenset[str] = frozenset()) -> list[list[str]]:
     """Rows for tortured_phrases: exact phrases of two or more words, one row per word key
-    (the entry with most papers wins). Single-word entries reach reverse_spin instead."""
+    (the entry with most papers wins). Single-word entries reach reverse_spin instead.
+    Phrases that are themselves WordNet lemmas ("search engine") are ordinary English
+    terms, not reliable fingerprints on their own, and are left out."""
     by_key: dict[tuple[str, ...], dict] = {}
     for rec in records:
         qtype = rec.get("query_type")
@@ -145,6 +148,8 @@ def build_tortured(records: list[dict]) -> list[list[str]]:
         key = tuple(words(spun))
         if len(key) < 2:
             continue  # single words go to reverse_spin (handled from all records)
+        if " ".join(key) in lemmas:
+            continue  # a real English compound: honest text uses it
         if tuple(words(original.lower())) == key:
             continue  # "self-supervised learning" -> "self-supervised learning (ssl)"
         papers = rec.get("num_papers")
@@ -255,12 +260,18 @@ def build_thesaurus(shared: Path) -> list[list[str]]:
     for w in sorted(set(wn_syn) | set(mythes) | set(wn_pos)):
         if not w or "\t" in w:
             continue
+        if " " in w and (w.split()[0] in FUNCTION_WORDS or w.split()[-1] in FUNCTION_WORDS):
+            # phrasal verbs and prepositional phrases ("close to", "suck up") are everyday
+            # English; a spinner's multiword swaps are compounds like "family unit"
+            continue
         cands = set(wn_syn.get(w, ()))
         cands.update(s for s in mythes.get(w, ()) if w in mythes.get(s, ()))
         zw = z(w)
         kept = []
         for s in cands:
-            if not s or "|" in s or ":" in s or _trivial_same(s, w):
+            if not s or "|" in s or ":" in s or _trivial_same(s, w) or len(s) < 3 or s in FUNCTION_WORDS:
+                # "iodine" -> "i" (its chemical symbol) or "represent" -> "be" are not
+                # originals a spinner would have replaced
                 continue
             if " " in s and " " not in w:
                 continue  # wordfreq rates phrases too high; a phrase is rarely the original of a word
@@ -297,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
 
     records = load_tortured(shared)
-    tp_rows = build_tortured(records)
+    wn_syn, wn_pos = load_wordnet(shared)
+    tp_rows = build_tortured(records, frozenset(w for w in set(wn_syn) | set(wn_pos) if " " in w))
     size = write_tsv(args.out / "tortured_phrases.tsv.gz",
                      header("tortured_phrases", shared, [TORTURED_SRC]),
                      ["id", "spun", "original", "num_papers", "qualified"], tp_rows)

@@ -38,7 +38,10 @@ from unspin.scoring import FORMAT  # noqa: E402
 #: the training corpora (web text, news, Wikipedia) confound with spinning: scientific, legal
 #: and medical writing is honestly rare-worded, and those registers are thin in the training
 #: data. They are still computed and shown in Report.features.
-DROP = ("rare_rate", "oov_rate", "content_zipf")
+#: log_words: length is not evidence of spinning, and short texts lie outside the training
+#: windows (80-700 words). thes_gap (= rate x mean gap) is collinear with thes_rate and
+#: thes_mean_gap, which carry the same information without unstable signs.
+DROP = ("rare_rate", "oov_rate", "content_zipf", "log_words", "thes_gap")
 USED: list[str] = [f for f in FEATURES if f not in DROP]
 
 
@@ -101,7 +104,7 @@ def main(argv=None) -> int:
     # balanced mix (see README: the prior of spun pages in a crawl is much lower)
     clf = LogisticRegression(C=args.C, class_weight="balanced", max_iter=2000)
     clf.fit((Xtr - mean) / scale, ytr)
-    pdv = clf.predict_proba((Xdv - mean) / scale)[:, 1]
+    pdv = clf.predict_proba((np.clip(Xdv, Xtr.min(axis=0), Xtr.max(axis=0)) - mean) / scale)[:, 1]
     auc = roc_auc_score(ydv, pdv)
     r1 = recall_at_fpr(ydv, pdv)
     clean = pdv[ydv == 0]
@@ -119,6 +122,8 @@ def main(argv=None) -> int:
         "scale": [round(float(v), 6) for v in scale],
         "coef": [round(float(v), 6) for v in clf.coef_[0]],
         "intercept": round(float(clf.intercept_[0]), 6),
+        "lo": [round(float(v), 6) for v in Xtr.min(axis=0)],
+        "hi": [round(float(v), 6) for v in Xtr.max(axis=0)],
         "meta": {
             "created": _dt.date.today().isoformat(),
             "trainer": "sklearn LogisticRegression, balanced classes, C=%g" % args.C,

@@ -22,9 +22,10 @@ class Config:
     #: Documents with fewer word tokens than this get ``not_applicable``: too little
     #: evidence for a calibrated document score (spans are still reported).
     min_words: int = 8
-    #: Texts whose English share (by the language detector) is below this are
-    #: ``not_applicable``. Raising it rejects more mixed-language pages.
-    min_english_share: float = 0.5
+    #: Texts whose share of common English words is below this are handed to the language
+    #: detector (lingua), and are ``not_applicable`` when it names another language.
+    #: Raising it sends more pages to lingua (slower) but never rejects English by itself.
+    min_english_share: float = 0.7
     #: Inputs longer than this many characters are cut (the cut is reported in ``reason``)
     #: so memory and time stay bounded. 0 disables the cut.
     max_chars: int = 2_000_000

@@ -29,6 +29,7 @@ FEATURES: dict[str, str] = {
     "foreign": "log(1 + foreign-language fragments)",
     "thes_rate": "share of content words with a far more common thesaurus synonym",
     "thes_gap": "mean frequency gap (zipf) to that synonym, over content words",
+    "thes_mean_gap": "mean frequency gap (zipf) per thesaurus hit, shrunk toward 0 for few hits",
     "revspin_rate": "share of content words on the reverse-spin table",
     "multiword_rate": "multiword thesaurus lemmas ('family unit') per 100 words",
     "you_rate": "'you'/'your' per 100 words",
@@ -39,6 +40,10 @@ FEATURES: dict[str, str] = {
     "oov_rate": "share of lower-case words unknown to the English word list",
     "space_punct": "log(1 + spaces before , . ; :) per 100 words",
 }
+
+
+#: Pseudo-count of content words added to the denominators of the substitution rates.
+SMOOTHING = 25
 
 
 def compute(
@@ -78,7 +83,8 @@ def compute(
                 if z < 3.0:
                     rare += 1
     space_punct = sum(1 for k in range(1, len(toks)) if toks[k].text in {",", ".", ";", ":"} and toks[k].start > toks[k - 1].end)
-    cw = max(stats.content_words, 1)
+    # additive smoothing: a short text with two rare words is not a 10% substitution rate
+    cw = stats.content_words + SMOOTHING
     return {
         "log_words": math.log1p(len(words)),
         "sig_weight": sum(s.confidence for s in sig) * per100,
@@ -91,6 +97,7 @@ def compute(
         "foreign": math.log1p(len(foreign)),
         "thes_rate": stats.thesaurus_hits / cw,
         "thes_gap": stats.thesaurus_gap_sum / cw,
+        "thes_mean_gap": stats.thesaurus_gap_sum / (stats.thesaurus_hits + 3),
         "revspin_rate": stats.reverse_spin_hits / cw,
         "multiword_rate": stats.multiword_hits * per100,
         "you_rate": you * per100,

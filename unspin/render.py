@@ -30,7 +30,11 @@ def highlighted(text: str, report: Report) -> Text:
 
 
 def print_report(report: Report, text: str, console: Console | None = None, source: str = "", show_text: bool = True, verbose: int = 0) -> None:
-    console = console or Console(highlight=False, soft_wrap=False)
+    if console is None:
+        import sys
+
+        # a pipe or file gets long lines (rules unwrapped, greppable); a terminal its own width
+        console = Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 160)
     score = "n/a" if report.score is None else f"{report.score:.2f}"
     head = Text()
     head.append(f"{report.verdict}", style=VERDICT_STYLES.get(report.verdict, ""))

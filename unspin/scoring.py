@@ -26,13 +26,16 @@ class Model:
     scale: tuple[float, ...]
     coef: tuple[float, ...]
     intercept: float
+    lo: tuple[float, ...]
+    hi: tuple[float, ...]
     meta: dict
 
     def contributions(self, feats: dict[str, float]) -> dict[str, float]:
-        """Each feature's additive contribution to the log-odds."""
+        """Each feature's additive contribution to the log-odds. Values are clipped to the
+        range seen in training, so an unusual document cannot extrapolate a linear term."""
         return {
-            name: c * ((feats.get(name, 0.0) - m) / s)
-            for name, m, s, c in zip(self.features, self.mean, self.scale, self.coef)
+            name: c * ((min(max(feats.get(name, 0.0), lo), hi) - m) / s)
+            for name, m, s, c, lo, hi in zip(self.features, self.mean, self.scale, self.coef, self.lo, self.hi)
         }
 
     def score(self, feats: dict[str, float]) -> float:
@@ -53,7 +56,10 @@ def parse_model(data: dict) -> Model:
     n = len(feats)
     if not (len(data["mean"]) == len(data["scale"]) == len(data["coef"]) == n):
         raise UnspinError("model file is inconsistent (vector lengths differ)")
-    return Model(feats, tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]), data.get("meta", {}))
+    if not (len(data["lo"]) == len(data["hi"]) == n):
+        raise UnspinError("model file is inconsistent (clip ranges)")
+    return Model(feats, tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]),
+                 tuple(data["lo"]), tuple(data["hi"]), data.get("meta", {}))
 
 
 @functools.cache

@@ -135,8 +135,8 @@ def g_next_not_verb(c: Context) -> bool:
         return False
     if t.lower in {"not", "be", "have", "get", "go", "do", "make", "see", "also"}:
         return False
-    if t.lower in DETERMINERS or t.lower in {"their", "his", "her", "its", "our"}:
-        return True
+    if t.lower in {"a", "an", "the", "this", "these", "those", "their", "his", "her", "its", "our", "my"}:
+        return True  # a noun phrase starts: no verb can follow "may"
     return not _can_be_verb(t.lower)
 
 
@@ -189,8 +189,11 @@ def g_brand_new(c: Context) -> bool:
         return False
     if _proper_or_number(n, c):
         return True
-    # "brand new" + a word that is only a noun, after a preposition: "of brand new apartments"
-    return p is not None and p.kind == "word" and p.lower in PREPOSITIONS and n.lower not in DETERMINERS
+    if p is None or p.kind != "word" or n.lower in DETERMINERS:
+        return False
+    # after a preposition ("of brand new apartments"), or a singular noun with no article
+    # after a verb ("discuss brand new budget": honest English needs "a"/"the" there)
+    return p.lower in PREPOSITIONS or (not n.lower.endswith("s") and "n" in _pos(n.lower))
 
 
 _KEEN_PARTNERS = frozenset(

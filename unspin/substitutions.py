@@ -103,6 +103,7 @@ def find_substitutions(text: str, toks: Sequence[Token], skip: set[int]) -> tupl
     mw_firsts = _multiword_firsts()
     stats = SubstitutionStats()
     spans: list[Span] = []
+    seen: set[str] = set()  # rates count word types: an honest rare word repeated is one choice
     n = len(toks)
     i = 0
     while i < n:
@@ -111,13 +112,15 @@ def find_substitutions(text: str, toks: Sequence[Token], skip: set[int]) -> tupl
         if i in skip or not _is_content(t, prev):
             i += 1
             continue
-        stats.content_words += 1
+        new_type = t.lower not in seen
+        seen.add(t.lower)
+        stats.content_words += new_type
         # multiword lemma first ("family unit" -> "family")
         if t.lower in mw_firsts:
             mw = _multiword_at(text, toks, i, skip, thes)
             if mw is not None:
                 span, length = mw
-                stats.multiword_hits += 1
+                stats.multiword_hits += new_type
                 spans.append(span)
                 i += length
                 continue
@@ -130,16 +133,17 @@ def find_substitutions(text: str, toks: Sequence[Token], skip: set[int]) -> tupl
         if cands:
             c, cz = cands[0]
             gap = cz - zw
-            if gap >= 1.0:
+            if gap >= 1.0 and new_type:
                 stats.thesaurus_hits += 1
                 stats.thesaurus_gap_sum += gap
+            if gap >= 1.0:
                 conf = min(0.1 + 0.1 * gap, 0.5)
                 best, rule = c, f"thesaurus:{w}->{c}"
         rs = rev.get(w)
         if rs:
-            stats.reverse_spin_hits += 1
+            stats.reverse_spin_hits += new_type
             orig, support = rs[0]
-            rconf = min(0.25 + 0.08 * math.log2(1 + support), 0.65) * (0.6 if zw > 4.5 else 1.0)
+            rconf = min(0.15 + 0.08 * math.log2(1 + support), 0.6) * (0.6 if zw > 4.5 else 1.0)
             if rconf > conf:
                 conf, best, rule = rconf, orig, f"reverse_spin:{w}->{orig}"
         if best is not None:
@@ -159,7 +163,7 @@ def _multiword_at(text, toks, i, skip, thes) -> tuple[Span, int] | None:
             continue
         best, bz = cands[0]
         gap = bz - lexicons.zipf(phrase)
-        if gap < 1.0:
+        if gap < 0.5:  # wordfreq estimates phrase frequencies generously: a smaller gap counts
             continue
         start, end = toks[i].start, toks[i + L - 1].end
         observed = text[start:end]

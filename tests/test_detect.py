@@ -1,0 +1,214 @@
+"""The fast detector: each evidence kind, negatives that must stay clean, the report shape.
+
+The texts here are written by the unspin developers for these tests.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import unspin
+from unspin import Config, Span
+from unspin.report import KINDS, VERDICTS
+
+SPUN_FUNCTION = (
+    "The committee met on Monday so you're able to discuss brand new budget, and you may the fresh "
+    "members asked of a lot questions about the plan. Officials said you to definitely the costs "
+    "would rise and you can the schedule would slip. Along with, the chairman promised a review."
+)
+
+
+def kinds_and_rules(report):
+    return {(s.kind, s.rule) for s in report.spans}
+
+
+def test_signature_spans_carry_original_and_rule():
+    r = unspin.check(SPUN_FUNCTION)
+    sig = {s.text.lower(): s for s in r.spans if s.kind == "signature"}
+    assert sig["and you may"].original == "and"
+    assert sig["and you may"].rule == "signature:and-you-may"
+    assert sig["you to definitely"].original == "that"
+    assert sig["of a lot"].original == "many"
+    assert "brand new" in sig
+    for s in r.spans:
+        assert SPUN_FUNCTION[s.start:s.end] == s.text
+        assert 0.0 <= s.confidence <= 1.0
+
+
+def test_function_word_spin_is_spun():
+    r = unspin.check(SPUN_FUNCTION)
+    assert r.verdict == "spun", r.reason
+    assert r.score >= 0.8
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        # honest "and you may" / "and you can": a verb follows
+        "Bring your passport to the desk, and you may leave your bags with the porter while you wait. "
+        "Call us ahead of time and you can skip the queue at the gate on busy mornings.",
+        # honest "brand new": after a determiner or a copula
+        "She drove a brand new car to the wedding, and the seats still smelled of the factory. "
+        "Everything in the flat looked brand new after the painters had finished their work.",
+        # honest "a keen": usual partners of keen
+        "He has a keen interest in birds and a keen eye for detail, which makes him a fine guide "
+        "on the early walks through the marsh every Saturday in spring.",
+    ],
+)
+def test_honest_uses_of_signature_words_do_not_fire(text):
+    r = unspin.check(text)
+    assert not [s for s in r.spans if s.kind == "signature"], r.spans
+    assert r.verdict == "clean", r.reason
+
+
+def test_tortured_phrase_found_with_original():
+    text = (
+        "In this paper we propose a novel framework based on profound learning and counterfeit "
+        "consciousness for the early detection of bosom peril in screening images from clinics."
+    )
+    r = unspin.check(text)
+    tp = {s.text.lower(): s for s in r.spans if s.kind == "tortured_phrase"}
+    assert tp["counterfeit consciousness"].original == "artificial intelligence"
+    assert tp["profound learning"].original == "deep learning"
+    assert all(s.rule.startswith("tortured:tp") for s in tp.values())
+    assert r.verdict in ("spun", "unsure")
+
+
+def test_honest_scientific_wording_is_not_a_tortured_phrase():
+    text = (
+        "We train a deep learning model for breast cancer screening and compare it with classical "
+        "artificial intelligence methods on three public data sets from European hospitals."
+    )
+    r = unspin.check(text)
+    assert not [s for s in r.spans if s.kind == "tortured_phrase"]
+    assert r.verdict == "clean", r.reason
+
+
+def test_injected_anchor_and_foreign_fragment():
+    text = (
+        "The talks focused on trade between the two countries and you cheapbrides-online.net kvinner "
+        "may the long border that both governments want to reopen before the harvest season."
+    )
+    r = unspin.check(text)
+    anchors = [s for s in r.spans if s.kind == "injected_anchor"]
+    foreign = [s for s in r.spans if s.kind == "foreign_fragment"]
+    assert anchors and anchors[0].text == "cheapbrides-online.net"
+    assert anchors[0].original == "" and anchors[0].rule == "anchor:domain:embedded"
+    assert foreign and foreign[0].text == "kvinner" and foreign[0].rule.startswith("foreign:nb")
+    # the signature still matches across the injected words
+    assert any(s.kind == "signature" and s.original == "and" for s in r.spans)
+
+
+def test_link_in_its_own_clause_is_weak_evidence():
+    text = (
+        "For the full timetable and the list of stops, visit example.org before you travel. "
+        "Buses run every twenty minutes on weekdays and every hour on Sundays and holidays."
+    )
+    r = unspin.check(text)
+    anchors = [s for s in r.spans if s.kind == "injected_anchor"]
+    assert anchors and anchors[0].confidence < 0.6 and not anchors[0].rule.endswith(":embedded")
+    assert r.verdict == "clean", r.reason
+
+
+def test_substitution_from_thesaurus_multiword_lemma():
+    text = (
+        "He told reporters that his family unit members had waited outside the court for hours "
+        "and that they would appeal the ruling as soon as the lawyers had read it in full."
+    )
+    r = unspin.check(text)
+    subs = [s for s in r.spans if s.kind == "substitution" and s.text == "family unit"]
+    assert subs and subs[0].original == "family"
+    assert subs[0].rule == "thesaurus:family unit->family"
+
+
+def test_clean_example_is_clean_and_spun_example_is_spun(examples):
+    clean = unspin.check((examples / "clean-council-news.txt").read_text())
+    spun = unspin.check((examples / "spun-council-news.txt").read_text())
+    assert clean.verdict == "clean", clean.reason
+    assert spun.verdict == "spun", spun.reason
+    assert spun.score > clean.score
+
+
+# ----------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t  "])
+def test_empty_is_not_applicable(text):
+    r = unspin.check(text)
+    assert r.verdict == "not_applicable" and r.score is None
+    assert "empty" in r.reason
+
+
+def test_too_short_is_not_applicable():
+    r = unspin.check("Hello there, friend.")
+    assert r.verdict == "not_applicable" and "too short" in r.reason
+
+
+def test_non_english_names_the_language():
+    text = (
+        "Die Stadtverwaltung hat am Dienstag beschlossen, entlang der Uferstraße einen geschützten "
+        "Radweg zu bauen. Die Arbeiten sollen im Frühjahr beginnen und vor Jahresende fertig sein."
+    )
+    r = unspin.check(text)
+    assert r.verdict == "not_applicable"
+    assert "not English" in r.reason and "German" in r.reason
+    assert r.language == "German"
+
+
+def test_invalid_utf8_bytes_are_decoded_with_a_note():
+    data = "The council voted to build a new bike lane along the river road this spring.".encode() + b"\xff\xfe"
+    with pytest.warns(UserWarning):
+        r = unspin.check(data)
+    assert r.verdict != "not_applicable" or "UTF-8" in r.reason
+    assert "not valid UTF-8" in r.reason
+
+
+def test_binary_bytes_are_refused():
+    with pytest.raises(unspin.InputError):
+        unspin.check(b"\x00\x01\x02 binary \x00 data" * 20)
+
+
+def test_wrong_type_is_an_input_error():
+    with pytest.raises(unspin.InputError):
+        unspin.check(12345)
+
+
+def test_html_is_read_as_prose_with_offsets_into_the_markup():
+    html = (
+        "<html><head><style>p {color: red}</style></head><body><p>The committee met on Monday so "
+        "you're able to discuss the budget, and you may the fresh members asked of a lot questions "
+        "about the plan.</p><p>Officials said you to definitely costs would rise.</p></body></html>"
+    )
+    r = unspin.check(html)
+    assert "HTML markup ignored" in r.reason
+    sig = [s for s in r.spans if s.kind == "signature"]
+    assert sig and all(html[s.start:s.end] == s.text for s in sig)
+    assert not any("<" in s.text for s in r.spans)
+
+
+def test_huge_input_is_cut_and_says_so():
+    para = (SPUN_FUNCTION + "\n\n") * 50
+    r = unspin.check(para, Config(max_chars=5000))
+    assert "only the first 5,000" in r.reason
+    assert all(s.end <= 5000 for s in r.spans)
+
+
+# ----------------------------------------------------------------------------- shape
+
+
+def test_report_dict_shape():
+    d = unspin.check(SPUN_FUNCTION).to_dict()
+    assert set(d) == {"score", "verdict", "reason", "spans"}
+    assert d["verdict"] in VERDICTS
+    for s in d["spans"]:
+        assert set(s) == {"start", "end", "text", "kind", "original", "confidence", "rule"}
+        assert s["kind"] in KINDS
+        assert Span.from_dict(s).text == s["text"]
+
+
+def test_thresholds_come_from_config(examples):
+    text = (examples / "clean-council-news.txt").read_text()
+    r = unspin.check(text)
+    assert r.verdict == "clean"
+    assert unspin.check(text, Config(clean_threshold=0.0, spun_threshold=r.score)).verdict == "spun"
+    assert unspin.check(text, Config(clean_threshold=0.0, spun_threshold=r.score + 1e-6)).verdict == "unsure"
