@@ -106,10 +106,14 @@ class Context:
             t = self.tok(k)
             if t is None or t.kind != "word":
                 return None
-            if skip_adverbs and t.lower in ADVERBS_BEFORE_VERB and t.lower != "not":
+            if skip_adverbs and (t.lower in ADVERBS_BEFORE_VERB or t.lower in _FLOATING_QUANTIFIERS) and t.lower != "not":
                 k += 1
                 continue
             return t
+
+
+#: "you will both be free", "you may all go": a quantifier floats between modal and verb
+_FLOATING_QUANTIFIERS = frozenset({"both", "all", "each"})
 
 
 def _can_be_verb(word: str) -> bool:
