@@ -212,3 +212,36 @@ def test_thresholds_come_from_config(examples):
     assert r.verdict == "clean"
     assert unspin.check(text, Config(clean_threshold=0.0, spun_threshold=r.score)).verdict == "spun"
     assert unspin.check(text, Config(clean_threshold=0.0, spun_threshold=r.score + 1e-6)).verdict == "unsure"
+
+
+# ----------------------------------------------------------------------------- data files
+
+
+def test_signature_lexicon_rejects_bad_header_and_unknown_guard():
+    from unspin.signatures import parse_signatures, signatures
+
+    with pytest.raises(unspin.UnspinError):
+        parse_signatures("# something else\n")
+    head = "# unspin-lexicon name=signatures format=1 source=x\n"
+    with pytest.raises(unspin.UnspinError, match="unknown guard"):
+        parse_signatures(head + "x\tand you may\tand\t0.9\tno_such_guard\tnote\n")
+    assert len(signatures()) > 20 and len({s.id for s in signatures()}) == len(signatures())
+
+
+def test_model_file_rejects_wrong_format_and_unknown_features():
+    from unspin.scoring import model, parse_model
+
+    with pytest.raises(unspin.UnspinError, match="format"):
+        parse_model({"format": 99})
+    good = {"format": 1, "features": ["sig_weight"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "lo": [0], "hi": [1]}
+    assert parse_model(good).score({"sig_weight": 0.0}) == 0.5
+    with pytest.raises(unspin.UnspinError, match="unknown features"):
+        parse_model({**good, "features": ["nope"]})
+    assert model().meta["dev"]["auc"] > 0.8
+
+
+def test_features_are_clipped_to_the_training_range():
+    from unspin.scoring import parse_model
+
+    m = parse_model({"format": 1, "features": ["sig_weight"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "lo": [0], "hi": [2]})
+    assert m.score({"sig_weight": 100.0}) == m.score({"sig_weight": 2.0})
