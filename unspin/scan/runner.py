@@ -210,6 +210,7 @@ def _progress(options: ScanOptions, total: int | None, initial: int):
 # ----------------------------------------------------------------------------- the local engine
 
 _WORKER: dict = {}
+_WARM_UP = "A short English sentence that makes the detector load everything it needs before work starts."
 
 
 def _init_worker(options: ScanOptions, config: Config, as_dict: bool) -> None:
@@ -243,7 +244,12 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
     pool = None
     processor = None
     if workers > 1:
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
+        fork = "fork" in multiprocessing.get_all_start_methods()
+        if fork:
+            # Load the lexicons, language detector and model once, before forking: the workers
+            # share those pages instead of each loading its own copy (less memory, faster start).
+            DocProcessor(options, config, as_dict).analyse(_WARM_UP)
+        ctx = multiprocessing.get_context("fork" if fork else "spawn")
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
                                    initargs=(options, config, as_dict))
     else:
