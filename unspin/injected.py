@@ -147,7 +147,7 @@ def _quoted(text: str, t: Token) -> bool:
     """Inside a short quotation on the same line ("the word «nettsteder» means..."): a cited
     foreign word is not an injection. Only a quote opened within 40 characters counts, so a
     long quoted speech is still read as prose."""
-    line_start = max(text.rfind("\n", 0, t.start) + 1, t.start - 40)
+    line_start = text.rfind("\n", max(0, t.start - 40), t.start) + 1 or max(0, t.start - 40)
     before = text[line_start:t.start]
     opens = before.count("“") - before.count("”") + before.count("«") - before.count("»") + before.count('"') % 2
     return opens > 0
