@@ -65,6 +65,10 @@ class Config:
     #: How many of the LM's own next-word predictions at a site are considered as candidate
     #: originals (only those related to the observed word in the thesaurus are kept); 0 off.
     restore_lm_proposals: int = 50
+    #: Pruning before scoring: a candidate whose first token the LM finds this many nats
+    #: less likely (from the left context) than the observed word's is dropped. Higher
+    #: values score more candidates (slower, slightly more recall).
+    restore_prefilter: float = 3.0
     #: Detector span confidence below which a site is not considered for restoration.
     restore_min_evidence: float = 0.15
 

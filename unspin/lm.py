@@ -44,6 +44,13 @@ class Window:
     logprobs: list[float]
     cache: list[tuple[object, object]] = field(repr=False, default_factory=list)
     topk: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
+    #: Full next-token log-probability rows (a tensor over the vocabulary) at the positions
+    #: asked for: row ``p`` is the prediction for token ``p`` from its left context.
+    rows: dict[int, object] = field(repr=False, default_factory=dict)
+
+    def next_logprob(self, pos: int, token_id: int) -> float | None:
+        row = self.rows.get(pos)
+        return None if row is None else float(row[token_id])
 
     @property
     def total(self) -> float:
@@ -115,7 +122,7 @@ class LanguageModel:
 
     # -- public API ------------------------------------------------------------------
     def analyse(self, texts: list[str], topk_at: list[list[int]] | None = None, k: int = 40,
-                batch_tokens: int = 2048) -> list[Window]:
+                batch_tokens: int = 768) -> list[Window]:
         """Run each text once (after the start token). Returns one :class:`Window` each.
 
         ``topk_at[i]`` lists token indices of window ``i`` (as :meth:`Window.boundary`
@@ -144,8 +151,9 @@ class LanguageModel:
                 cache = [(kk[r : r + 1, :, :n].clone(), vv[r : r + 1, :, :n].clone()) for kk, vv in layers]
                 w = Window(texts[i], seqs[r], encoded[i][1], [0.0] + lp[r, : n - 1].tolist(), cache)
                 for pos in (topk_at[i] if topk_at else []):
-                    if 1 <= pos < n + 1 and pos - 1 < out.logits.shape[1]:
+                    if 1 <= pos <= n:
                         row = torch.log_softmax(out.logits[r, pos - 1].float(), dim=-1)
+                        w.rows[pos] = row
                         vals, idx = row.topk(k)
                         w.topk[pos] = [(self.tokenizer.decode([int(t)]), float(v)) for v, t in zip(vals, idx)]
                 windows[i] = w
@@ -189,6 +197,66 @@ class LanguageModel:
         self.tokens_scored += sum(len(s) for s in seqs)
         lp = self._token_logprobs(out.logits[:, :-1], x[:, 1:])
         return [float(lp[r, : len(s) - 1].sum()) for r, s in enumerate(seqs)]
+
+    def score_many(self, items: list[tuple[Window, int, list[int]]], cache_budget_mb: int = 96) -> list[float]:
+        """Like :meth:`score_variants` for many (window, prefix_len, continuation) items at once,
+        with different windows and prefixes in one batch: each row's cached prefix is padded
+        on the left and masked out, and gets its own positions. Rows are grouped so that the
+        copied caches stay under ``cache_budget_mb``."""
+        torch = self.torch
+        results: list[float] = [0.0] * len(items)
+        order = sorted(range(len(items)), key=lambda i: (items[i][1], len(items[i][2])))
+        per_tok = None
+        group: list[int] = []
+
+        def flush(group: list[int]) -> None:
+            if not group:
+                return
+            keeps = [items[i][1] - 1 for i in group]
+            seqs = [[items[i][0].ids[items[i][1] - 1]] + items[i][2] for i in group]
+            K, W, N = max(keeps), max(len(s) for s in seqs), len(group)
+            x = torch.full((N, W), self.pad_id, dtype=torch.long)
+            mask = torch.zeros((N, K + W), dtype=torch.long)
+            pos = torch.zeros((N, W), dtype=torch.long)
+            for r, (i, s, kp) in enumerate(zip(group, seqs, keeps)):
+                x[r, : len(s)] = torch.tensor(s)
+                mask[r, K - kp : K + len(s)] = 1
+                pos[r] = torch.arange(kp, kp + W)
+            layers = []
+            for li in range(len(items[group[0]][0].cache)):
+                k0 = items[group[0]][0].cache[li][0]
+                kb = k0.new_zeros((N, k0.shape[1], K, k0.shape[3]))
+                vb = k0.new_zeros((N, k0.shape[1], K, k0.shape[3]))
+                for r, (i, kp) in enumerate(zip(group, keeps)):
+                    if kp:
+                        kk, vv = items[i][0].cache[li]
+                        kb[r, :, K - kp :] = kk[0, :, :kp]
+                        vb[r, :, K - kp :] = vv[0, :, :kp]
+                layers.append((kb, vb))
+            cache = self._make_cache(layers) if K > 0 else None
+            with torch.inference_mode():
+                out = self.model(input_ids=x, attention_mask=mask, position_ids=pos, use_cache=False,
+                                 **{self._cache_kw: cache})
+            self.tokens_scored += sum(len(s) for s in seqs)
+            lp = self._token_logprobs(out.logits[:, :-1], x[:, 1:])
+            for r, (i, s) in enumerate(zip(group, seqs)):
+                results[i] = float(lp[r, : len(s) - 1].sum())
+
+        budget = cache_budget_mb * (1 << 20)
+        for i in order:
+            win = items[i][0]
+            if per_tok is None and win.cache:
+                k0 = win.cache[0][0]
+                per_tok = len(win.cache) * 2 * k0.shape[1] * k0.shape[3] * k0.element_size()
+            trial = group + [i]
+            rows, K = len(trial), max(items[j][1] for j in trial)
+            if group and (rows * K * (per_tok or 0) > budget or rows * (K + 16) > 4096):
+                flush(group)
+                group = [i]
+            else:
+                group = trial
+        flush(group)
+        return results
 
     def score_texts(self, texts: list[str]) -> list[float]:
         """Total log-probability of each text on its own (after the start token)."""
