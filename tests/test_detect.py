@@ -245,3 +245,25 @@ def test_features_are_clipped_to_the_training_range():
 
     m = parse_model({"format": 1, "features": ["sig_weight"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "lo": [0], "hi": [2]})
     assert m.score({"sig_weight": 100.0}) == m.score({"sig_weight": 2.0})
+
+
+@pytest.mark.parametrize(
+    "spun,clean,rule",
+    [
+        ("Brides come from countries such as for example Ukraine and Poland and settle abroad within a year.",
+         "Brides come from countries such as, for example, Ukraine and Poland and settle abroad within a year.",
+         "signature:such-as-for-example"),
+        ("These are the women whom are looking for a serious relationship with an honest man abroad.",
+         "The woman whom the police arrested yesterday was released this morning without any charge.",
+         "signature:whom-aux"),
+        ("Most brides from the region are calm, and they try very beautiful and kind to everyone they meet.",
+         "They try new recipes every weekend and they try hard to finish the plates before they leave.",
+         "signature:try-adj"),
+        ("Thus, which opportunity should be used to deepen the ties between the two neighbouring countries.",
+         "Which opportunity should the two countries use to deepen their ties in the coming year?",
+         "signature:which-statement"),
+    ],
+)
+def test_function_word_signatures_fire_only_in_spun_context(spun, clean, rule):
+    assert rule in {s.rule for s in unspin.check(spun).spans}
+    assert rule not in {s.rule for s in unspin.check(clean).spans}

@@ -267,6 +267,60 @@ def g_prev_aux(c: Context) -> bool:
     return p is not None and p.kind == "word" and p.lower in AUXILIARIES
 
 
+def g_not_comma_after_as(c: Context) -> bool:
+    # "such as, for example," is honest; the spinner writes the four words in a row
+    as_tok = c.toks[c.i + 1]
+    return c.text[as_tok.end:c.toks[c.i + 2].start].strip() == ""
+
+
+_AUX_AFTER_WHO = frozenset("is are was were has have had will would can could should must may might does do did".split())
+
+
+def g_next_aux(c: Context) -> bool:
+    t = c.next_word()
+    return t is not None and t.lower in _AUX_AFTER_WHO
+
+
+_PLURAL_SUBJECTS = frozenset("they we you these those who which that".split())
+
+
+def g_try_for_are(c: Context) -> bool:
+    p = c.prev
+    if p is None or p.kind != "word":
+        return False
+    if p.lower not in _PLURAL_SUBJECTS and not (p.lower.endswith("s") and "n" in _pos(p.lower) and p.lower not in FUNCTION_WORDS):
+        return False
+    k = c.j
+    while (t := c.tok(k)) is not None and t.kind == "word" and t.lower in _INTENSIFIERS:
+        k += 1
+    if t is None or t.kind != "word":
+        return False
+    pos = _pos(t.lower)
+    if "a" not in pos or pos & {"n", "r"} or _can_be_verb(t.lower):
+        return False  # "try hard", "try new recipes" are honest
+    # predicative: the adjective ends the phrase ("they try beautiful." / "... beautiful and kind")
+    after = c.tok(k + 1)
+    return after is None or after.kind == "punct" or after.lower in {"and", "but", "or", "too", "enough"}
+
+
+_INTENSIFIERS = frozenset({"very", "so", "really", "quite", "extremely", "incredibly", "truly"})
+
+
+def g_statement_initial_which(c: Context) -> bool:
+    if not c.sentence_initial() and not (c.prev is not None and c.prev.text == "," and c.tok(c.i - 2) is not None and c.tok(c.i - 2).lower in {"thus", "so", "therefore", "hence"}):
+        return False
+    nxt = c.next_word()
+    if nxt is None or nxt.lower in FUNCTION_WORDS or _can_be_verb(nxt.lower) and "n" not in _pos(nxt.lower):
+        return False
+    # look ahead to the end of the sentence: a question keeps its "which"
+    k = c.j
+    while k < len(c.toks) and k < c.j + 60:
+        if c.toks[k].text in {".", "!", "?"}:
+            return c.toks[k].text != "?"
+        k += 1
+    return False
+
+
 GUARDS: dict[str, Callable[[Context], bool]] = {
     "always": g_always,
     "next_not_verb": g_next_not_verb,
@@ -286,6 +340,10 @@ GUARDS: dict[str, Callable[[Context], bool]] = {
     "eg_word": g_eg_word,
     "next_number_or_many": g_next_number_or_many,
     "prev_aux": g_prev_aux,
+    "not_comma_after_as": g_not_comma_after_as,
+    "next_aux": g_next_aux,
+    "try_for_are": g_try_for_are,
+    "statement_initial_which": g_statement_initial_which,
 }
 
 #: Confidence multiplier for a ``:soft`` entry whose guard did not pass.
