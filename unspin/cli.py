@@ -22,7 +22,7 @@ from . import __version__
 from .errors import UnspinError
 
 #: Subcommand modules, in the order ``unspin --help`` lists them.
-COMMANDS = ["check", "restore", "models", "scan"]
+COMMANDS = ["check", "restore", "models", "scan", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,80 @@
+"""``unspin serve``: the HTTP API and the web page (needs ``pip install 'unspin[serve]'``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+import sys
+
+from ..errors import InputError, requires
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="serve the HTTP API and a web page for checking and restoring texts",
+        description="Run a local web server: a page at / for pasting text, POST /v1/check and "
+        "POST /v1/restore for programs (JSON in, JSON out), GET /healthz, and the OpenAPI schema at "
+        "/openapi.json. There is no authentication: keep the default 127.0.0.1 unless the network is "
+        "trusted. Needs the serve extra: pip install 'unspin[serve]'.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0 picks a free one)")
+    p.add_argument(
+        "--max-chars", type=int, default=None, metavar="N",
+        help="longest text one request may carry; longer ones get HTTP 413 (default 1,000,000)",
+    )
+    p.add_argument("-v", "--verbose", action="count", default=0, help="log every request (repeatable)")
+    p.set_defaults(func=run)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the listening socket here, so a busy port is one clear error line, not a log dump."""
+    if not 0 <= port <= 65535:
+        raise InputError(f"--port must be between 0 and 65535, not {port}")
+    try:
+        family = socket.AF_INET6 if ipaddress.ip_address(host).version == 6 else socket.AF_INET
+    except ValueError:
+        family = socket.AF_INET  # a host name
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
+
+
+def run(args) -> int:
+    uvicorn = requires("uvicorn", "serve")
+    from ..serve.app import MAX_TEXT_CHARS, create_app
+
+    max_chars = MAX_TEXT_CHARS if args.max_chars is None else args.max_chars
+    if max_chars < 1:
+        raise InputError(f"--max-chars must be at least 1, not {max_chars}")
+    app = create_app(max_text_chars=max_chars)
+    sock = _listen(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    print(f"unspin: serving on http://{shown}:{port}/ (Ctrl-C stops)", file=sys.stderr, flush=True)
+    try:
+        is_loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        is_loopback = False
+    if not is_loopback:
+        print("unspin: warning: listening beyond this machine; the API has no authentication", file=sys.stderr, flush=True)
+    config = uvicorn.Config(
+        app,
+        log_level="info" if args.verbose else "warning",
+        access_log=bool(args.verbose),
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    try:
+        server.run(sockets=[sock])
+    finally:
+        sock.close()
+    return 0
