@@ -1,0 +1,237 @@
+"""The restorer: candidates, conservatism, replayable changes, the views, the CLI.
+
+Tests marked by the ``lm`` fixture need the language model and skip with a clear message
+when it is absent (CI installs it with .ci/fetch-model). The invariant
+``apply_spans(input, changes) == restoration.text`` is checked on every case."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from unspin.config import Config
+from unspin.diffview import html_page, inline, side_by_side, summary
+from unspin.report import Report, Restoration, Span, apply_spans
+from unspin.restore import build_sites, lexicon_candidates, related
+
+# Clean paragraphs written for these tests: ordinary prose, an uncommon but correct word
+# choice, a quote, names and numbers. Restoration must leave every one unchanged.
+CLEAN = [
+    "The council met on Tuesday to discuss the budget. Members agreed to spend more on roads "
+    "and schools, and the mayor said the plan would be published next week.",
+    "My grandmother kept a small garden behind the house. Every spring she planted tomatoes, "
+    "beans and a few rows of onions, and she gave most of the harvest to the neighbours.",
+    "The company reported revenue of 4.2 billion dollars in 2023, up 7 percent from the year "
+    "before. Chairman Lee told investors that the results were better than expected.",
+    "\u201cWe will not leave until the work is done,\u201d she said. The volunteers stayed for three "
+    "more days and rebuilt the bridge over the river.",
+    "Researchers trained a deep learning model on thousands of images. The model found tumours "
+    "that doctors had missed, but the authors warn that more tests are needed.",
+]
+
+# Spun sentences written for these tests (filler from spinner templates), with the words the
+# restorer must put back and the names/numbers it must keep.
+SPUN = [
+    ("The mayor praised the teachers and you can the nurses for their work during the storm.",
+     ["the teachers and the nurses"], ["mayor"]),
+    ("Officials in Berlin said the 2024 plan is important so you're able to reduce traffic in the city.",
+     ["important to reduce"], ["Berlin", "2024"]),
+    ("Iran has long demanded the withdrawal of All of us forces from the region.",
+     ["the US forces"], ["Iran"]),
+]
+
+
+def _check_replay(text: str, r: Restoration) -> None:
+    assert r.source == text
+    assert apply_spans(text, r.changes) == r.text
+    for c in r.changes:
+        assert text[c.start:c.end] == c.text
+        assert c.original is not None and c.rule and 0.0 <= c.confidence <= 1.0
+
+
+# ---------------------------------------------------------------- no model needed
+
+def _span(text, sub, kind, original, conf=0.9, rule="test"):
+    i = text.index(sub)
+    return Span(i, i + len(sub), sub, kind, original, conf, rule)
+
+
+def test_fixed_wording_sites_carry_their_original():
+    text = "He thanked the doctors and you may the nurses."
+    sites = build_sites(text, [_span(text, "and you may", "signature", "and")], Config())
+    assert len(sites) == 1 and sites[0].candidates[0][0] == "and"
+    assert sites[0].candidates[0][2] == Config().restore_signature_margin
+
+
+def test_weak_evidence_inside_quotes_is_left_alone():
+    text = "She said \u201cthe doctors and you may the nurses\u201d yesterday."
+    weak = _span(text, "and you may", "signature", "and", conf=0.5)
+    assert build_sites(text, [weak], Config()) == []
+    strong = _span(text, "and you may", "signature", "and", conf=0.95)
+    assert len(build_sites(text, [strong], Config())) == 1
+
+
+def test_overlapping_evidence_keeps_the_longer_span():
+    text = "relations between Iran and you example.org may Iraq"
+    spans = [_span(text, "and you example.org may", "signature", "and"),
+             _span(text, "example.org", "injected_anchor", "")]
+    sites = build_sites(text, spans, Config())
+    assert [s.observed for s in sites] == ["and you example.org may"]
+
+
+def test_deleting_a_fragment_also_removes_its_space():
+    text = "Read this example.org report."
+    sites = build_sites(text, [_span(text, "example.org", "injected_anchor", "")], Config())
+    assert text[: sites[0].start] + text[sites[0].end:] == "Read this report."
+
+
+def test_capitalised_mid_sentence_words_need_a_bigger_margin():
+    text = "The talks were attended by Chairman Lee and others."
+    cfg = Config()
+    sites = build_sites(text, [_span(text, "Chairman", "substitution", None, conf=0.4)], cfg)
+    if not sites:  # no lexicon candidate for this word: nothing to restore, also fine
+        return
+    assert sites[0].protected
+    assert all(m >= cfg.restore_margin + cfg.restore_name_margin for _c, _r, m in sites[0].candidates)
+
+
+def test_lexicon_candidates_and_relatedness_come_from_the_lexicons():
+    from unspin.lexicons import thesaurus
+
+    word = next(w for w, c in thesaurus().items() if " " not in w and len(c) >= 2)
+    cands = [c for c, _r in lexicon_candidates(word)]
+    assert cands and all(c != word for c in cands)
+    assert related(word, cands[0])
+    assert not related(word, word)
+
+
+def test_views_show_every_change_and_escape_html():
+    text = "Tom <b> and you may Jerry\nsecond line"
+    ch = [_span(text, "and you may", "signature", "and", rule="sig:<x>")]
+    r = Restoration(text, apply_spans(text, ch), ch)
+    assert inline(r) == "Tom <b> [-and you may-]{+and+} Jerry\nsecond line"
+    assert "[and you may]" in side_by_side(r, width=80) and "[and]" in side_by_side(r, width=80)
+    page = html_page(r)
+    assert "&lt;b&gt;" in page and "<b>" not in page.replace("<body>", "")
+    assert page.count("<del") == 2 and "sig:&lt;x&gt;" in page
+    assert "and you may" in summary(r)
+
+
+def test_empty_and_siteless_text_needs_no_model(monkeypatch, tmp_path):
+    from unspin.restore import restore
+
+    monkeypatch.setenv("UNSPIN_HOME", str(tmp_path))
+    monkeypatch.delenv("UNSPIN_MODEL", raising=False)
+    assert restore("").text == ""
+    r = restore("x", report=Report(score=0.1, verdict="clean", reason="", spans=[]))
+    assert r.text == "x" and r.changes == []
+
+
+def test_without_the_model_restore_says_what_to_run(monkeypatch, tmp_path):
+    from unspin.errors import MissingComponent
+    from unspin import lm as lm_mod
+    from unspin.restore import restore
+
+    monkeypatch.setenv("UNSPIN_HOME", str(tmp_path))
+    monkeypatch.delenv("UNSPIN_MODEL", raising=False)
+    lm_mod._load_cached.cache_clear()
+    text = "He thanked the doctors and you may the nurses."
+    rep = Report(score=0.9, verdict="spun", reason="", spans=[_span(text, "and you may", "signature", "and")])
+    try:
+        with pytest.raises(MissingComponent, match="unspin models fetch"):
+            restore(text, report=rep)
+    finally:
+        lm_mod._load_cached.cache_clear()
+
+
+# ---------------------------------------------------------------- with the model
+
+@pytest.fixture(scope="module")
+def lm():
+    from unspin import models
+
+    if not models.installed():
+        pytest.skip("language model not installed: run `unspin models fetch` (CI runs .ci/fetch-model)")
+    pytest.importorskip("torch", reason="needs the lm extra: pip install 'unspin[lm]'")
+    from unspin.lm import load
+
+    return load()
+
+
+@pytest.mark.parametrize("text", CLEAN)
+def test_clean_text_passes_through_unchanged(lm, text):
+    from unspin.restore import restore
+
+    r = restore(text, lm=lm)
+    _check_replay(text, r)
+    assert r.text == text, summary(r)
+
+
+@pytest.mark.parametrize("text,wanted,kept", SPUN)
+def test_filler_is_undone_and_names_numbers_kept(lm, text, wanted, kept):
+    from unspin.restore import restore
+
+    r = restore(text, lm=lm)
+    _check_replay(text, r)
+    for w in wanted:
+        assert w in r.text, summary(r)
+    for k in kept:
+        assert k in r.text
+
+
+def test_sample_page_restores_and_replays(lm, shared_path):
+    from unspin.restore import restore
+
+    text = shared_path("samples/bride-network-news.txt").read_text(encoding="utf-8")
+    r = restore(text, lm=lm)
+    _check_replay(text, r)
+    import re
+
+    filler = re.compile(r"\band you (?:may|can|will)\b|so you\u2019re able to")
+    before, after = len(filler.findall(text)), len(filler.findall(r.text))
+    assert before >= 5 and after <= before // 3, (before, after)
+    for n in ("2020", "Soleimani", "Khamenei", "Abdul Latif Rashid"):
+        assert n in r.text
+
+
+def test_lm_scores_with_cache_match_a_full_pass(lm):
+    text = "The leader of the revolution met the president and discussed many issues."
+    (w,) = lm.analyse([text])
+    cut = text.index(" met")
+    p = w.boundary(cut)
+    conts = [lm.encode(text[cut:]), lm.encode(" visited the president and discussed many issues.")]
+    prefix = sum(w.logprobs[:p])
+    cached = lm.score_variants(w, p, conts)
+    many = lm.score_many([(w, p, c) for c in conts])
+    full = lm.score_texts([text[:cut] + lm.tokenizer.decode(c) for c in conts])
+    for a, b, c in zip(cached, many, full):
+        assert abs(prefix + a - c) < 1e-2 and abs(a - b) < 1e-3
+
+
+def test_cli_restore_json_diff_and_html(lm, tmp_path, capsys):
+    from unspin.cli import main
+
+    src = tmp_path / "in.txt"
+    text = SPUN[0][0]
+    src.write_text(text, encoding="utf-8")
+    assert main(["restore", "--json", str(src)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert set(out) == {"text", "changes"}
+    assert apply_spans(text, [Span.from_dict(c) for c in out["changes"]]) == out["text"]
+    assert main(["restore", "--diff", "--color", "never", str(src)]) == 0
+    assert "[-and you can-]{+and+}" in capsys.readouterr().out
+    page = tmp_path / "out.html"
+    assert main(["restore", "--html", str(page), str(src)]) == 0
+    assert "<ins" in page.read_text(encoding="utf-8")
+
+
+def test_deep_check_adds_lm_features(lm):
+    from unspin.deep import deep_check
+
+    text = SPUN[0][0] + " " + CLEAN[0]
+    rep = Report(score=0.5, verdict="unsure", reason="fast", spans=[], features={}, language="English")
+    deep = deep_check(text, Config(), rep, lm=lm)
+    assert deep.tier == "deep" and 0.0 <= deep.score <= 1.0
+    for k in ("lm_bits_per_token", "lm_restore_gain", "lm_changes_per_100w"):
+        assert k in deep.features

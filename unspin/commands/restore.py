@@ -1,0 +1,70 @@
+"""``unspin restore``: put the original words back, and show every change."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from ..cli import add_common
+from ..config import DEFAULT
+from ..textio import read_input
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "restore",
+        help="restore the original wording of a spun text (needs the language model)",
+        description="Restore a spun text (file or - for standard input) conservatively: undo filler "
+        "such as 'and you may', swap back words where the lexicons and the offline language model agree, "
+        "and leave names, numbers and quotes alone. Prints the restored text; every change can be shown "
+        "with --diff, --json or --html. Needs: pip install 'unspin[lm]' && unspin models fetch.",
+    )
+    p.add_argument("file", nargs="?", default="-", metavar="FILE", help="text file to restore, or - for standard input (default)")
+    add_common(p)
+    out = p.add_argument_group("output")
+    out.add_argument("--diff", nargs="?", const="inline", choices=["inline", "side"], default=None,
+                     help="show the changes instead of the restored text: inline (default) or side by side")
+    out.add_argument("--html", metavar="OUT", default=None,
+                     help="also write a self-contained HTML page (input and restored text side by side, each change with its reason)")
+    out.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour the diff (default: when printing to a terminal)")
+    tune = p.add_argument_group("tuning")
+    tune.add_argument("--margin", type=float, default=None, metavar="NATS",
+                      help=f"log-probability margin a word swap must win by (default {DEFAULT.restore_margin}); higher is more conservative")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..diffview import html_page, inline, side_by_side, summary
+    from ..restore import restore
+
+    text, notes = read_input(args.file)
+    for n in notes:
+        print(f"unspin: warning: {n}", file=sys.stderr)
+    config = DEFAULT if args.margin is None else DEFAULT.replace(restore_margin=args.margin)
+    result = restore(text, config)
+    if args.html:
+        title = "unspin restore" + ("" if args.file == "-" else f": {args.file}")
+        page = html_page(result, title)
+        if args.html == "-":
+            sys.stdout.write(page)
+            return 0
+        with open(args.html, "w", encoding="utf-8") as fh:
+            fh.write(page)
+        print(f"unspin: wrote {args.html} ({len(result.changes)} changes)", file=sys.stderr)
+    color = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+    if args.json:
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif args.diff == "side":
+        print(side_by_side(result, color=color))
+    elif args.diff == "inline":
+        sys.stdout.write(inline(result, color=color))
+        if not result.source.endswith("\n"):
+            sys.stdout.write("\n")
+        if args.verbose:
+            print("\n" + summary(result))
+    else:
+        sys.stdout.write(result.text)
+        if args.verbose:
+            print("\n" + summary(result), file=sys.stderr)
+    return 0
