@@ -139,7 +139,14 @@ def test_empty_or_short_text_is_not_applicable_not_an_error(client, text, reason
 def test_malformed_requests_get_422(client, body):
     r = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 422
-    assert r.json()["detail"]
+    d = r.json()
+    assert d["error"].startswith("invalid request: ") and d["detail"]
+
+
+def test_a_form_post_is_told_to_send_json(client):
+    r = client.post("/v1/check", content=b"text=hello", headers={"content-type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 422
+    assert "Content-Type: application/json" in r.json()["error"]
 
 
 def test_config_reaches_the_library(make_client, monkeypatch):
@@ -211,6 +218,17 @@ def test_restore_without_the_model_is_503_naming_the_install(client, monkeypatch
     err = r.json()["error"]
     assert "pip install 'unspin[lm]'" in err and "unspin models fetch" in err
     assert message in err
+
+
+def test_restore_without_monkeypatching_matches_healthz(client):
+    from unspin.serve.app import restore_available
+
+    if restore_available():
+        pytest.skip("the language model is installed here; the 503 path is covered by the monkeypatched tests")
+    assert client.get("/healthz").json()["restore_available"] is False
+    r = client.post("/v1/restore", json={"text": SPUN})
+    assert r.status_code == 503
+    assert "pip install 'unspin[lm]'" in r.json()["error"]
 
 
 def test_restore_returns_the_restoration_and_its_changes_replay(client, monkeypatch):

@@ -10,7 +10,7 @@ and :func:`unspin.restore`.
                          the schema itself is ``/openapi.json``)
 =======================  ===============================================================
 
-Errors are JSON objects with one ``error`` string (FastAPI's own ``detail`` list for 422):
+Errors are JSON objects with one ``error`` string (422 adds FastAPI's ``detail`` list):
 
 * 413 when the request body or the text is over the limit (:data:`MAX_TEXT_CHARS`
   characters by default); the message says the limit and what to use instead;
@@ -155,6 +155,8 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
     """
     fastapi = requires("fastapi", "serve")
     pydantic = requires("pydantic", "serve")
+    from fastapi.encoders import jsonable_encoder
+    from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
 
     import unspin
@@ -194,6 +196,21 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
     @app.exception_handler(LimitExceeded)
     def _too_long(request, exc):
         return JSONResponse({"error": too_long}, status_code=413)
+
+    @app.exception_handler(RequestValidationError)
+    def _invalid(request, exc):
+        errors = jsonable_encoder(exc.errors())
+        first = errors[0] if errors else {}
+        loc = [str(x) for x in first.get("loc", ()) if x != "body"]
+        if first.get("type") == "json_invalid":
+            why = (first.get("ctx") or {}).get("error", "")
+            msg = f"invalid request: the body is not valid JSON{' (' + why + ')' if why else ''}"
+        elif first.get("type") == "model_attributes_type" and not loc:
+            msg = ('invalid request: send a JSON object such as {"text": "..."} '
+                   "with Content-Type: application/json")
+        else:
+            msg = f"invalid request: {'.'.join(loc) + ': ' if loc else ''}{first.get('msg', 'not valid')}"
+        return JSONResponse({"error": msg, "detail": errors}, status_code=422)
 
     @app.exception_handler(InputError)
     def _bad_input(request, exc):
