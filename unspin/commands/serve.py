@@ -57,6 +57,10 @@ def run(args) -> int:
         raise InputError(f"--max-chars must be at least 1, not {max_chars}")
     app = create_app(max_text_chars=max_chars)
     sock = _listen(args.host, args.port)
+    import unspin
+
+    # load the lexicons and the scorer now, so the first request is not the slow one
+    unspin.check("The board met on Monday to discuss the budget for the coming year.")
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     print(f"unspin: serving on http://{shown}:{port}/ (Ctrl-C stops)", file=sys.stderr, flush=True)

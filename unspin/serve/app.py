@@ -23,7 +23,7 @@ Empty or too-short text is not an error: ``check`` answers with the verdict
 ``not_applicable`` and its reason, as the library does.
 
 The endpoints are plain functions, so FastAPI runs them in its thread pool and a long
-restore does not block other requests.
+restore does not block other requests; restores themselves run one at a time.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations at
@@ -34,6 +34,8 @@ import hashlib
 import importlib.resources
 import importlib.util
 import re
+import threading
+import types
 
 from ..config import DEFAULT, Config
 from ..errors import InputError, MissingComponent, requires
@@ -79,6 +81,18 @@ def restore_available() -> bool:
     from .. import models
 
     return models.installed()
+
+
+def _restorer():
+    """``unspin.restore``, looked up at call time (tests replace it). Importing the submodule
+    ``unspin.restore`` rebinds that package attribute to the module, shadowing the function,
+    so fall back to the module's own ``restore``."""
+    import unspin
+
+    fn = unspin.restore
+    if isinstance(fn, types.ModuleType):
+        fn = fn.restore
+    return fn
 
 
 def _lm_message(exc: MissingComponent, what: str) -> str:
@@ -224,6 +238,9 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
         if len(text) > max_text_chars:
             raise LimitExceeded()
 
+    # One restore at a time: the model is loaded once (not by two racing first requests) and
+    # its CPU threads are not oversubscribed. Checks run concurrently.
+    restore_lock = threading.Lock()
     html = page_html()
     csp = _page_csp(html)
 
@@ -256,7 +273,8 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
     def restore(req: RestoreRequest):
         _limit(req.text)
         try:
-            restoration = unspin.restore(req.text, cfg)
+            with restore_lock:
+                restoration = _restorer()(req.text, cfg)
         except MissingComponent as exc:
             raise Unavailable(_lm_message(exc, "restore")) from None
         return restoration.to_dict()
