@@ -141,6 +141,7 @@ def test_malformed_requests_get_422(client, body):
     assert r.status_code == 422
     d = r.json()
     assert d["error"].startswith("invalid request: ") and d["detail"]
+    assert all("input" not in e for e in d["detail"])  # the request is not echoed back
 
 
 def test_a_form_post_is_told_to_send_json(client):
@@ -282,6 +283,17 @@ def test_deep_without_the_model_is_503(client, monkeypatch):
     r = client.post("/v1/check", json={"text": SPUN, "deep": True})
     assert r.status_code == 503
     assert "unspin models fetch" in r.json()["error"]
+
+
+def test_real_deep_without_the_model_is_503(client, monkeypatch):
+    from unspin.serve.app import restore_available
+
+    if restore_available():
+        pytest.skip("the language model is installed here")
+    monkeypatch.setattr(unspin, "check", _unsure)
+    r = client.post("/v1/check", json={"text": SPUN, "deep": True})
+    assert r.status_code == 503
+    assert "pip install 'unspin[lm]'" in r.json()["error"]
 
 
 # --- health, docs --------------------------------------------------------------------

@@ -213,7 +213,8 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request, exc):
-        errors = jsonable_encoder(exc.errors())
+        # without "input": a bad request is not echoed back (it may be megabytes)
+        errors = [{k: v for k, v in e.items() if k != "input"} for e in jsonable_encoder(exc.errors())]
         first = errors[0] if errors else {}
         loc = [str(x) for x in first.get("loc", ()) if x != "body"]
         if first.get("type") == "json_invalid":
