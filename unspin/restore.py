@@ -444,10 +444,13 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
     for n, (win, a, pl, opts) in enumerate(placed):
         end_tok, end_char = _right_end(win, a, pl, config.restore_right_context)
         observed = sum(win.logprobs[pl.prefix_len:end_tok])
+        # Deleting words always raises total log-probability, so a deletion is judged only on
+        # whether the words after it read better without it (its own tokens cost nothing).
+        after = sum(win.logprobs[pl.end_tok:end_tok])
         for o in opts:
             cont = win.text[pl.cut : pl.site.start - a] + o[0] + win.text[pl.site.end - a : end_char]
             items.append((win, pl.prefix_len, lm.encode(cont)))
-            owners.append((n, o, observed))
+            owners.append((n, o, after if o[0] == "" else observed))
     scores = lm.score_many(items)
     stats.variants += len(items)
     gains: dict[int, list[tuple[float, tuple]]] = {}
@@ -476,15 +479,24 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
         for _w, _a, _pl, good in cluster:
             g, o = good[0]
             strong = g - o[2] >= STRONG_GAIN and (len(good) == 1 or good[1][0] - good[1][1][2] < g - o[2] - STRONG_GAIN)
+            if o[0] == "":  # deletions are decided alone (see above), never in the joint pass
+                strong = g > o[2]
+                if not strong:
+                    good[:] = []
             fixed.append(o if strong else None)
             options.append([] if strong else [x[1] for x in good])
         picks = []
+        for j, (_w, _a, pl, good) in enumerate(cluster):
+            if not good and fixed[j] is None:
+                options[j] = []
         for (_w, _a, pl, good), f in zip(cluster, fixed):
             if f is not None:
                 picks.append((pl, f, good[0][0]))
-        undecided = [j for j, f in enumerate(fixed) if f is None]
+        undecided = [j for j, f in enumerate(fixed) if f is None and options[j]]
         if len(undecided) == 1 and len(cluster) == 1:
             gain, opt = max(cluster[0][3], key=lambda g: g[0] - g[1][2])
+            if opt[0] == "":
+                continue  # a deletion that did not win above
             if gain > opt[2]:
                 picks.append((cluster[0][2], opt, gain))
         elif undecided:
