@@ -267,3 +267,12 @@ def test_features_are_clipped_to_the_training_range():
 def test_function_word_signatures_fire_only_in_spun_context(spun, clean, rule):
     assert rule in {s.rule for s in unspin.check(spun).spans}
     assert rule not in {s.rule for s in unspin.check(clean).spans}
+
+
+def test_restore_function_is_not_shadowed_by_its_module():
+    import importlib
+
+    import unspin.restore  # noqa: F401  (importing the submodule must not replace the function)
+
+    importlib.import_module("unspin.restore")
+    assert callable(unspin.restore)

@@ -31,9 +31,13 @@ def check(text: str, config: Config | None = None) -> Report:
     return _check(text, config)
 
 
+# The restorer module shares the function's name. Import it now (it is light: the language
+# model loads on first use), so that importing the submodule later cannot shadow the
+# function below with the module object.
+from . import restore as _restore_module  # noqa: E402
+
+
 def restore(text: str, config: Config | None = None) -> Restoration:
     """Put the most likely original wording back. Needs the language model
     (``pip install 'unspin[lm]'`` then ``unspin models fetch``)."""
-    from .restore import restore as _restore
-
-    return _restore(text, config)
+    return _restore_module.restore(text, config)
