@@ -106,6 +106,33 @@ class LanguageModel:
         tgt = logits.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
         return tgt - lse
 
+    def _forward(self, **kw):
+        """Run the transformer body only; returns (hidden states, cache or None). The vocabulary
+        projection is applied later in chunks (:meth:`_logprobs_from_hidden`), so the full
+        [batch, tokens, vocabulary] logits tensor never exists at once."""
+        cache = kw.pop("cache", None)
+        if cache is not None:
+            kw[self._cache_kw] = cache
+        with self.torch.inference_mode():
+            out = self.model.base_model(**kw)
+        return out.last_hidden_state, getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+
+    def _logprobs_from_hidden(self, h, targets, chunk: int = 256):
+        """log p(target) for hidden states ``h`` [N, T, H] and ``targets`` [N, T]."""
+        torch = self.torch
+        n, t, d = h.shape
+        flat, tg = h.reshape(n * t, d), targets.reshape(n * t)
+        out = torch.empty(n * t, dtype=torch.float32)
+        with torch.inference_mode():
+            for i in range(0, n * t, chunk):
+                logits = self.model.lm_head(flat[i : i + chunk]).float()
+                out[i : i + chunk] = logits.gather(-1, tg[i : i + chunk].unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
+        return out.reshape(n, t)
+
+    def _row(self, hidden_vec):
+        with self.torch.inference_mode():
+            return self.torch.log_softmax(self.model.lm_head(hidden_vec).float(), dim=-1)
+
     def _make_cache(self, layers):
         from transformers import DynamicCache
 
@@ -122,7 +149,7 @@ class LanguageModel:
 
     # -- public API ------------------------------------------------------------------
     def analyse(self, texts: list[str], topk_at: list[list[int]] | None = None, k: int = 40,
-                batch_tokens: int = 768) -> list[Window]:
+                batch_tokens: int = 512) -> list[Window]:
         """Run each text once (after the start token). Returns one :class:`Window` each.
 
         ``topk_at[i]`` lists token indices of window ``i`` (as :meth:`Window.boundary`
@@ -141,18 +168,17 @@ class LanguageModel:
             x = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
             for r, s in enumerate(seqs):
                 x[r, : len(s)] = torch.tensor(s)
-            with torch.inference_mode():
-                out = self.model(input_ids=x, use_cache=True)
+            h, cache_out = self._forward(input_ids=x, use_cache=True)
             self.tokens_scored += sum(len(s) for s in seqs)
-            lp = self._token_logprobs(out.logits[:, :-1], x[:, 1:])
-            layers = self._cache_layers(getattr(out, "cache", None) or out.past_key_values)
+            lp = self._logprobs_from_hidden(h[:, :-1], x[:, 1:])
+            layers = self._cache_layers(cache_out)
             for r, i in enumerate(batch):
                 n = len(seqs[r])
                 cache = [(kk[r : r + 1, :, :n].clone(), vv[r : r + 1, :, :n].clone()) for kk, vv in layers]
                 w = Window(texts[i], seqs[r], encoded[i][1], [0.0] + lp[r, : n - 1].tolist(), cache)
                 for pos in (topk_at[i] if topk_at else []):
                     if 1 <= pos <= n:
-                        row = torch.log_softmax(out.logits[r, pos - 1].float(), dim=-1)
+                        row = self._row(h[r, pos - 1])
                         w.rows[pos] = row
                         vals, idx = row.topk(k)
                         w.topk[pos] = [(self.tokenizer.decode([int(t)]), float(v)) for v, t in zip(vals, idx)]
@@ -192,13 +218,12 @@ class LanguageModel:
                   for k, v in window.cache]
         cache = self._make_cache(layers) if keep > 0 else None
         pos = torch.arange(keep, keep + width).unsqueeze(0).expand(n, -1)
-        with torch.inference_mode():
-            out = self.model(input_ids=x, position_ids=pos, use_cache=False, **{self._cache_kw: cache})
+        h, _ = self._forward(input_ids=x, position_ids=pos, use_cache=False, cache=cache)
         self.tokens_scored += sum(len(s) for s in seqs)
-        lp = self._token_logprobs(out.logits[:, :-1], x[:, 1:])
+        lp = self._logprobs_from_hidden(h[:, :-1], x[:, 1:])
         return [float(lp[r, : len(s) - 1].sum()) for r, s in enumerate(seqs)]
 
-    def score_many(self, items: list[tuple[Window, int, list[int]]], cache_budget_mb: int = 96) -> list[float]:
+    def score_many(self, items: list[tuple[Window, int, list[int]]], cache_budget_mb: int = 48) -> list[float]:
         """Like :meth:`score_variants` for many (window, prefix_len, continuation) items at once,
         with different windows and prefixes in one batch: each row's cached prefix is padded
         on the left and masked out, and gets its own positions. Rows are grouped so that the
@@ -234,11 +259,9 @@ class LanguageModel:
                         vb[r, :, K - kp :] = vv[0, :, :kp]
                 layers.append((kb, vb))
             cache = self._make_cache(layers) if K > 0 else None
-            with torch.inference_mode():
-                out = self.model(input_ids=x, attention_mask=mask, position_ids=pos, use_cache=False,
-                                 **{self._cache_kw: cache})
+            h, _ = self._forward(input_ids=x, attention_mask=mask, position_ids=pos, use_cache=False, cache=cache)
             self.tokens_scored += sum(len(s) for s in seqs)
-            lp = self._token_logprobs(out.logits[:, :-1], x[:, 1:])
+            lp = self._logprobs_from_hidden(h[:, :-1], x[:, 1:])
             for r, (i, s) in enumerate(zip(group, seqs)):
                 results[i] = float(lp[r, : len(s) - 1].sum())
 
