@@ -276,3 +276,26 @@ def test_restore_function_is_not_shadowed_by_its_module():
 
     importlib.import_module("unspin.restore")
     assert callable(unspin.restore)
+
+
+def test_character_level_traces():
+    text = (
+        "We offer the {best|finest|greatest} service in town and our staff will {help|assist} you with "
+        "every request. This p\u0430per studies light and plant growth in cold clim\u200bates over two seasons."
+    )
+    r = unspin.check(text)
+    sig = {s.rule: s for s in r.spans if s.kind == "signature"}
+    assert sig["spintax:unresolved"].original == "best"
+    assert sig["homoglyph:latin-lookalike"].original == "paper"
+    assert sig["invisible:U+200B"].original == ""
+    assert unspin.apply_spans(text, sig.values()).startswith("We offer the best service")
+    assert r.verdict == "spun"
+
+
+def test_character_level_negatives():
+    text = (
+        "The set {1, 2, 3} is finite, and the Greek letter \u03b1 names the first angle in the figure. "
+        "Moscow is written \u041c\u043e\u0441\u043a\u0432\u0430 in Russian, and the talks there were long."
+    )
+    r = unspin.check(text)
+    assert not [s for s in r.spans if s.kind == "signature"], r.spans

@@ -2,12 +2,13 @@
 
 Pipeline (each stage its own module):
   textio (HTML masking) -> tokenize -> language (applicability) -> injected (anchors,
-  foreign fragments) -> signatures -> substitutions (tortured phrases, thesaurus) ->
-  features -> scoring.
+  foreign fragments) -> signatures -> charlevel (spintax, homoglyphs, invisible characters)
+  -> substitutions (tortured phrases, thesaurus) -> features -> scoring.
 """
 
 from __future__ import annotations
 
+from .charlevel import find_charlevel
 from .config import DEFAULT, Config
 from .errors import InputError
 from .features import FEATURES, compute as compute_features
@@ -68,7 +69,7 @@ def analyse(text: str, config: Config = DEFAULT) -> tuple[list[Span], dict[str, 
     strong = sorted((s.start, s.end) for s in sigs + tort)
     skip = _covered_indices(prose, strong)
     subs, stats = find_substitutions(text, prose, skip)
-    spans = sorted(injected + sigs + tort + subs, key=lambda s: (s.start, -s.end))
+    spans = sorted(injected + sigs + tort + subs + find_charlevel(text), key=lambda s: (s.start, -s.end))
     feats = compute_features(text, toks, spans, stats)
     return spans, feats, notes
 
