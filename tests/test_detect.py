@@ -289,7 +289,8 @@ def test_character_level_traces():
     assert spintax == ["best", "help"]
     assert sig["homoglyph:latin-lookalike"].original == "paper"
     assert sig["invisible:U+200B"].original == ""
-    assert unspin.apply_spans(text, sig.values()).startswith("We offer the best service")
+    restored = unspin.apply_spans(text, [s for s in r.spans if s.kind == "signature"])
+    assert restored.startswith("We offer the best service") and "This paper studies" in restored and "climates" in restored
     assert r.verdict == "spun"
 
 
