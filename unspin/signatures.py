@@ -16,7 +16,7 @@ from typing import Callable, Sequence
 
 from .errors import UnspinError
 from .report import Span
-from .tokenize import Token
+from .tokenize import Token, match_case
 from .wordclasses import ADVERBS_BEFORE_VERB, AUXILIARIES, COPULAS, DETERMINERS, FUNCTION_WORDS, PREPOSITIONS
 
 FORMAT = "1"
@@ -351,9 +351,8 @@ SOFT_FACTOR = 0.45
 
 
 def _match_case(original: str, observed: str, initial: bool) -> str:
-    if initial and observed[:1].isupper() and original[:1].islower():
-        return original[:1].upper() + original[1:]
-    return original
+    # a capital mid-sentence ("All of us" for "US") is the spinner's, not the original's
+    return match_case(original, observed) if initial else original
 
 
 def find_signatures(text: str, toks: Sequence[Token]) -> list[Span]:

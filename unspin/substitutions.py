@@ -18,14 +18,8 @@ from typing import Sequence
 
 from . import lexicons
 from .report import Span
-from .tokenize import Token
+from .tokenize import Token, match_case
 from .wordclasses import FUNCTION_WORDS
-
-
-def _case_like(original: str, observed: str) -> str:
-    if observed[:1].isupper() and original[:1].islower():
-        return original[:1].upper() + original[1:]
-    return original
 
 
 @functools.cache
@@ -67,7 +61,7 @@ def find_tortured(text: str, toks: Sequence[Token]) -> list[Span]:
         start, end = toks[i].start, toks[i + L - 1].end
         observed = text[start:end]
         conf = 0.9 if (entry.num_papers or 0) >= 10 else 0.8
-        spans.append(Span(start, end, observed, "tortured_phrase", _case_like(entry.original, observed), conf, f"tortured:{entry.id}"))
+        spans.append(Span(start, end, observed, "tortured_phrase", match_case(entry.original, observed), conf, f"tortured:{entry.id}"))
         i += L
     return spans
 
@@ -147,7 +141,7 @@ def find_substitutions(text: str, toks: Sequence[Token], skip: set[int]) -> tupl
             if rconf > conf:
                 conf, best, rule = rconf, orig, f"reverse_spin:{w}->{orig}"
         if best is not None:
-            spans.append(Span(t.start, t.end, t.text, "substitution", _case_like(best, t.text), conf, rule))
+            spans.append(Span(t.start, t.end, t.text, "substitution", match_case(best, t.text), conf, rule))
         i += 1
     return spans, stats
 
@@ -168,5 +162,5 @@ def _multiword_at(text, toks, i, skip, thes) -> tuple[Span, int] | None:
         start, end = toks[i].start, toks[i + L - 1].end
         observed = text[start:end]
         conf = min(0.25 + 0.1 * gap, 0.6)
-        return Span(start, end, observed, "substitution", _case_like(best, observed), conf, f"thesaurus:{phrase}->{best}"), L
+        return Span(start, end, observed, "substitution", match_case(best, observed), conf, f"thesaurus:{phrase}->{best}"), L
     return None

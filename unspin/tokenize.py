@@ -78,3 +78,13 @@ def sentence_initial(tokens: list[Token], i: int, text: str) -> bool:
     if prev.text in {".", "!", "?", "…", ":", "“", "\"", "‘"}:
         return True
     return "\n" in text[prev.end:tokens[i].start]
+
+
+def match_case(original: str, observed: str) -> str:
+    """Give ``original`` the capitalisation of ``observed``: all-caps stays all-caps, a capital
+    first letter is kept; otherwise ``original`` is returned as it is."""
+    if len(observed) > 1 and observed.isupper() and not original.isupper():
+        return original.upper()
+    if observed[:1].isupper() and original[:1].islower():
+        return original[:1].upper() + original[1:]
+    return original
