@@ -301,3 +301,15 @@ def test_character_level_negatives():
     )
     r = unspin.check(text)
     assert not [s for s in r.spans if s.kind == "signature"], r.spans
+
+
+def test_whom_after_a_preposition_is_honest():
+    text = "The rebels, most of whom were farmers, met the envoys, among whom were two bishops from the coast."
+    assert not [s for s in unspin.check(text).spans if s.rule == "signature:whom-aux"]
+
+
+def test_url_slug_needs_four_parts_and_a_capitalised_word_is_not_foreign():
+    slug = unspin.check("They read about it at best-mail-order-brides-sites and then went home to their quiet farm.")
+    assert any(s.rule.startswith("anchor:slug") for s in slug.spans)
+    story = unspin.check("Derya held the neosilk-and-nanotube cable while the engineers argued about the launch window.")
+    assert not [s for s in story.spans if s.kind in ("injected_anchor", "foreign_fragment")], story.spans

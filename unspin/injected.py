@@ -29,7 +29,7 @@ _TLDS = frozenset(
 _INTRO_WORDS = frozenset(
     "at visit see on from to via by into website site url link address www go check read email contact".split()
 )
-_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){2,}$")
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){3,}$")  # four or more parts: "best-mail-order-brides"
 _NON_LATIN = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0590-\u05ff\u0e00-\u0e7f\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 
 
@@ -74,10 +74,12 @@ def _domain_ok(tok: Token) -> bool:
 
 
 def _is_slug(tok: Token) -> bool:
-    if tok.kind != "word" or tok.text.count("-") < 2 or not _SLUG.match(tok.text.lower()):
+    if tok.kind != "word" or tok.text.count("-") < 3 or not _SLUG.match(tok.text.lower()):
         return False
-    # known hyphenated words ("state-of-the-art", "mother-in-law") are fine
-    return _zipf_en(tok.text.lower()) == 0.0
+    # dictionary compounds ("state-of-the-art", "run-of-the-mill") are WordNet lemmas
+    from .lexicons import word_pos
+
+    return not word_pos(tok.text.lower())
 
 
 def _embedded(toks: Sequence[Token], i: int, j: int) -> bool:
@@ -105,10 +107,9 @@ def find_injected(text: str, toks: Sequence[Token], detect_foreign: bool = True)
     if detect_foreign:
         for k, t in enumerate(toks):
             if t.kind == "word" and not _quoted(text, t):
-                # a capitalised word mid-sentence is probably a name: leave it
-                if t.text[:1].isupper() and k > 0 and toks[k - 1].text not in {".", "!", "?"}:
-                    if not _NON_LATIN.search(t.text):
-                        continue
+                # a capitalised word is probably a name (or a sentence start): leave it
+                if t.text[:1].isupper() and not _NON_LATIN.search(t.text):
+                    continue
                 foreign[k] = foreign_language_of(t.text)
 
     k = 0

@@ -277,6 +277,9 @@ _AUX_AFTER_WHO = frozenset("is are was were has have had will would can could sh
 
 
 def g_next_aux(c: Context) -> bool:
+    p = c.prev
+    if p is not None and p.kind == "word" and p.lower in PREPOSITIONS:
+        return False  # "some of whom were", "to whom will": honest
     t = c.next_word()
     return t is not None and t.lower in _AUX_AFTER_WHO
 
