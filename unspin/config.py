@@ -18,7 +18,10 @@ class Config:
     #: false-positive rate on unusual but honest prose (non-native English, legal text).
     spun_threshold: float = 0.80
     #: Score below which the verdict is ``clean``; between the two the verdict is ``unsure``.
-    clean_threshold: float = 0.35
+    #: 0.5 is the point where clean is the likelier class on a balanced mix (and more so in
+    #: a real crawl, where spun pages are the minority). Lowering it sends more honest but
+    #: unusual prose to ``unsure``.
+    clean_threshold: float = 0.5
     #: Documents with fewer word tokens than this get ``not_applicable``: too little
     #: evidence for a calibrated document score (spans are still reported).
     min_words: int = 8
