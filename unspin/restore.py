@@ -5,7 +5,8 @@ The pipeline, for one text:
 1. **Sites.** The fast detector (:func:`unspin.detect.check`) finds the places worth a look:
    signature phrases ("and you may"), tortured phrases, injected anchors, foreign fragments
    and single-word substitution suspects. Words the detector finds unremarkable are never
-   touched. Overlapping evidence is resolved in favour of the longer span.
+   touched, and in a text the detector calls ``clean`` only strong fixed-wording evidence is
+   considered. Overlapping evidence is resolved in favour of the longer span.
 2. **Candidates.** Fixed-wording evidence brings its one original. A substitution suspect gets
    the thesaurus's more frequent synonyms, the reverse-spin table's originals, and the LM's
    own predictions at that position that are related to the observed word in the thesaurus
@@ -407,6 +408,11 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
     if report.verdict == "not_applicable" and not report.spans:
         return Restoration(text, text, []), stats
     sites = build_sites(text, report.spans, config)
+    if report.verdict == "clean":
+        # The fast tier calls the whole text clean: single-word suspects are unremarkable
+        # there (an LM always prefers commoner words), so only strong fixed-wording evidence
+        # may still be repaired.
+        sites = [s for s in sites if s.kind != "substitution" and s.confidence >= config.restore_strong_evidence]
     stats.sites = len(sites)
     if not sites and not all_windows:
         return Restoration(text, text, []), stats
