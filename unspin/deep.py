@@ -31,11 +31,12 @@ from .report import Report, Span
 #: Logistic weights on top of logit(fast score): intercept and one weight per feature.
 #: Fitted by ``python eval/run_restore.py --fit-deep`` (see EVAL.md, "Deep check").
 WEIGHTS = {
-    "intercept": -0.6,
-    "logit_fast": 1.0,
-    "lm_bits_per_token": 0.0,
-    "lm_restore_gain": 6.0,
-    "lm_changes_per_100w": 0.35,
+    # fitted 2026-11-29 on 120 spun + 24 clean held-out windows (eval/out/restore.json)
+    "intercept": -4.679,
+    "logit_fast": 0.767,
+    "lm_bits_per_token": 1.170,
+    "lm_restore_gain": 0.063,
+    "lm_changes_per_100w": 0.525,
 }
 
 

@@ -115,7 +115,10 @@ class LanguageModel:
             kw[self._cache_kw] = cache
         with self.torch.inference_mode():
             out = self.model.base_model(**kw)
-        return out.last_hidden_state, getattr(out, "cache", None) or getattr(out, "past_key_values", None)
+        if not kw.get("use_cache"):
+            return out.last_hidden_state, None
+        cache_out = getattr(out, "cache", None) if self._cache_kw == "cache" else None
+        return out.last_hidden_state, cache_out if cache_out is not None else out.past_key_values
 
     def _logprobs_from_hidden(self, h, targets, chunk: int = 256):
         """log p(target) for hidden states ``h`` [N, T, H] and ``targets`` [N, T]."""
