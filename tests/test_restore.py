@@ -235,3 +235,14 @@ def test_deep_check_adds_lm_features(lm):
     assert deep.tier == "deep" and 0.0 <= deep.score <= 1.0
     for k in ("lm_bits_per_token", "lm_restore_gain", "lm_changes_per_100w"):
         assert k in deep.features
+
+
+def test_candidate_filters_need_no_model():
+    """Inflections are not spinner swaps; a candidate never repeats its neighbour."""
+    from unspin.restore import _neighbour_words, same_stem
+
+    assert same_stem("separated", "separate") and same_stem("elders", "elder")
+    assert not same_stem("elderly", "old") and not same_stem("fresh", "new")
+    text = "after the fresh new murder"
+    start = text.index("fresh")
+    assert _neighbour_words(text, start, start + len("fresh")) == {"the", "new"}

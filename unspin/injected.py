@@ -63,6 +63,11 @@ def foreign_language_of(word: str) -> str | None:
     return None
 
 
+def _unknown_word(tok: Token) -> bool:
+    w = tok.text
+    return tok.kind == "word" and len(w) >= 4 and w.isalpha() and w.islower() and _zipf_en(w) < 1.0
+
+
 def _domain_ok(tok: Token) -> bool:
     if tok.kind in ("url", "email"):
         return True
@@ -125,6 +130,10 @@ def find_injected(text: str, toks: Sequence[Token], detect_foreign: bool = True)
                 conf = 0.8 if emb else 0.6
             spans.append(Span(t.start, t.end, t.text, "injected_anchor", "", conf, rule + (":embedded" if emb else "")))
             covered.add(k)
+            # a word unknown to English right after the anchor is its anchor text in another
+            # language even when our word lists miss it ("... bestsite.net reisetilbud.")
+            if j < n and not foreign[j] and _unknown_word(toks[j]):
+                foreign[j] = "unknown"
             k = j
             continue
         if foreign[k]:

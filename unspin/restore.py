@@ -119,6 +119,23 @@ def related(observed: str, candidate: str) -> bool:
     return bool(oc & cc)
 
 
+#: Reverse-spin pairs need this many supporting tortured-phrase entries to be candidates.
+MIN_REVERSE_SPIN_SUPPORT = 3
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Inflections of one word ("separated"/"separate", "elders"/"elder"): a spinner swaps a
+    word for a synonym, not for another form of itself, so such a candidate only changes
+    the grammar the spinner left intact."""
+    a, b = a.lower(), b.lower()
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n >= 4 and n >= min(len(a), len(b)) - 2
+
+
 def lexicon_candidates(observed: str) -> list[tuple[str, str]]:
     """Candidate originals of a substituted word or phrase from the lexicons, best first,
     each with the rule that proposed it."""
@@ -128,11 +145,12 @@ def lexicon_candidates(observed: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     seen = {key}
     for w, support in reverse_spin().get(key, ()):
-        if w not in seen and support >= 1:
+        # pairs seen in one or two PPS entries are often domain-specific ("work" -> "labor")
+        if w not in seen and support >= MIN_REVERSE_SPIN_SUPPORT and not same_stem(key, w):
             out.append((w, f"reverse_spin:{key}->{w}"))
             seen.add(w)
     for w, _z in thesaurus().get(key, ()):
-        if w not in seen:
+        if w not in seen and not same_stem(key, w):
             out.append((w, f"thesaurus:{key}->{w}"))
             seen.add(w)
     return out
@@ -160,6 +178,21 @@ def _resolve_overlaps(spans: list[Span]) -> list[Span]:
         if all(s.end <= c.start or s.start >= c.end for c in chosen):
             chosen.append(s)
     return sorted(chosen, key=lambda s: s.start)
+
+
+_PREV_WORD = re.compile(r"(\w[\w'’-]*)\W{0,3}$")
+_NEXT_WORD = re.compile(r"^\W{0,3}(\w[\w'’-]*)")
+
+
+def _neighbour_words(text: str, start: int, end: int) -> set[str]:
+    out = set()
+    m = _PREV_WORD.search(text[max(0, start - 40):start])
+    if m:
+        out.add(m.group(1).lower())
+    m = _NEXT_WORD.search(text[end:end + 40])
+    if m:
+        out.add(m.group(1).lower())
+    return out
 
 
 def build_sites(text: str, spans: list[Span], config: Config) -> list[Site]:
@@ -194,11 +227,14 @@ def build_sites(text: str, spans: list[Span], config: Config) -> list[Site]:
             continue  # acronyms
         extra = config.restore_name_margin if capital_mid else 0.0
         cands: list[tuple[str, str, float]] = []
-        seen = set()
-        if s.original:
+        # a candidate that repeats the word next to it ("the new new murder") is never an original
+        seen = _neighbour_words(text, s.start, s.end)
+        lex = lexicon_candidates(observed)
+        if s.original and s.original.lower() not in seen and not same_stem(s.original, observed) and (
+                not s.rule.startswith("reverse_spin:") or s.original.lower() in {w.lower() for w, _ in lex}):
             cands.append((_match_case(s.original, observed), s.rule, config.restore_margin + extra))
             seen.add(s.original.lower())
-        for w, rule in lexicon_candidates(observed):
+        for w, rule in lex:
             if w.lower() in seen:
                 continue
             seen.add(w.lower())
@@ -285,10 +321,10 @@ def _prune(lm, win, pl: _Planned, a: int, config: Config) -> list[tuple[str, str
     cands = list(s.candidates)
     lead = win.text[pl.cut : s.start - a]
     if s.kind == "substitution" and config.restore_lm_proposals > 0 and pl.prefix_len in win.topk:
-        have = {c[0].lower() for c in cands} | {s.observed.lower()}
+        have = {c[0].lower() for c in cands} | {s.observed.lower()} | _neighbour_words(win.text, s.start - a, s.end - a)
         for tok, _lp in win.topk[pl.prefix_len][: config.restore_lm_proposals]:
             w = tok[len(lead):] if tok.startswith(lead) else ""
-            if not w.isalpha() or w.lower() in have:
+            if not w.isalpha() or w.lower() in have or same_stem(w, s.observed):
                 continue
             if related(s.observed, w):
                 cands.append((_match_case(w.lower(), s.observed), f"lm:{s.observed.lower()}->{w.lower()}",
@@ -413,9 +449,20 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
         # there (an LM always prefers commoner words), so only strong fixed-wording evidence
         # may still be repaired.
         sites = [s for s in sites if s.kind != "substitution" and s.confidence >= config.restore_strong_evidence]
+    # Spam anchors found inside a clause are removed outright: deleting a link is not a
+    # wording guess, and an LM judges the words after it, which the anchor may have broken.
+    # The foreign words a spam anchor brought with it go with it.
+    def is_direct(s: Site) -> bool:
+        if s.kind == "injected_anchor":
+            return s.confidence >= config.restore_strong_evidence
+        return s.kind == "foreign_fragment" and ":after_anchor" in s.rule
+
+    direct = [Span(s.start, s.end, s.observed, s.kind, s.candidates[0][0], s.confidence, f"{s.rule}; removed")
+              for s in sites if is_direct(s)]
+    sites = [s for s in sites if not is_direct(s)]
     stats.sites = len(sites)
     if not sites and not all_windows:
-        return Restoration(text, text, []), stats
+        return Restoration(text, apply_spans(text, direct), direct), stats
     if lm is None:
         from .lm import load
 
@@ -517,6 +564,7 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
                                 _confidence(gain, opt[2], s.confidence), f"{opt[1]}; lm:+{gain:.1f}"))
             stats.changed += 1
             stats.gain += gain
+    changes.extend(direct)
     changes.sort(key=lambda c: c.start)
     return Restoration(text, apply_spans(text, changes), changes), stats
 
