@@ -452,7 +452,10 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
     # Spam anchors found inside a clause are removed outright: deleting a link is not a
     # wording guess, and an LM judges the words after it, which the anchor may have broken.
     # The foreign words a spam anchor brought with it go with it.
+    # Only in a text the fast tier does not call clean: an honest page may cite a link.
     def is_direct(s: Site) -> bool:
+        if report.verdict == "clean":
+            return False
         if s.kind == "injected_anchor":
             return s.confidence >= config.restore_strong_evidence
         return s.kind == "foreign_fragment" and ":after_anchor" in s.rule
