@@ -243,6 +243,7 @@ def test_candidate_filters_need_no_model():
 
     assert same_stem("separated", "separate") and same_stem("elders", "elder")
     assert not same_stem("elderly", "old") and not same_stem("fresh", "new")
+    assert not same_stem("family unit", "family")
     text = "after the fresh new murder"
     start = text.index("fresh")
     assert _neighbour_words(text, start, start + len("fresh")) == {"the", "new"}

@@ -128,6 +128,8 @@ def same_stem(a: str, b: str) -> bool:
     word for a synonym, not for another form of itself, so such a candidate only changes
     the grammar the spinner left intact."""
     a, b = a.lower(), b.lower()
+    if " " in a or " " in b:
+        return False  # "family unit" -> "family" is a spinner's multiword swap, not an inflection
     n = 0
     for x, y in zip(a, b):
         if x != y:
