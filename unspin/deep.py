@@ -15,8 +15,8 @@ come back:
     accepted changes per 100 words (substitution sites the LM agrees with).
 
 They are combined with the fast score in logit space, with weights in :data:`WEIGHTS`
-(fitted by ``python eval/run_restore.py --fit-deep``; the fit, corpus and date are in
-EVAL.md). The changed sites are added to the report as spans, so ``--deep`` also shows
+(fitted by ``python -m eval.fit_deep`` on in-band documents of the dev split; held-out
+figures in EVAL.md). The changed sites are added to the report as spans, so ``--deep`` also shows
 which words the LM thinks were swapped.
 """
 
@@ -31,12 +31,14 @@ from .report import Report, Span
 #: Logistic weights on top of logit(fast score): intercept and one weight per feature.
 #: Fitted by ``python eval/run_restore.py --fit-deep`` (see EVAL.md, "Deep check").
 WEIGHTS = {
-    # fitted 2026-11-29 on 120 spun + 24 clean held-out windows (eval/out/restore.json)
-    "intercept": -4.679,
-    "logit_fast": 0.767,
-    "lm_bits_per_token": 1.170,
-    "lm_restore_gain": 0.063,
-    "lm_changes_per_100w": 0.525,
+    # fitted 2026-11-29 by `python -m eval.fit_deep --per-class 50` on the documents the deep
+    # tier actually sees (fast score inside Config.deep_band): 50 clean + 50 spun dev windows,
+    # class-balanced; held-out test figures in EVAL.md ("Deep check")
+    "intercept": -8.822,
+    "logit_fast": 0.604,
+    "lm_bits_per_token": 1.359,
+    "lm_restore_gain": 0.391,
+    "lm_changes_per_100w": 0.469,
 }
 
 
