@@ -23,8 +23,12 @@ from .wordclasses import FUNCTION_WORDS
 
 
 @functools.cache
-def _tortured_first_words() -> frozenset[str]:
-    return frozenset(key[0] for key in lexicons.tortured_phrases())
+def _tortured_lengths() -> dict[str, tuple[int, ...]]:
+    """First word -> the phrase lengths (longest first) that start with it."""
+    lengths: dict[str, set[int]] = {}
+    for key in lexicons.tortured_phrases():
+        lengths.setdefault(key[0], set()).add(len(key))
+    return {w: tuple(sorted(ls, reverse=True)) for w, ls in lengths.items()}
 
 
 @functools.cache
@@ -35,25 +39,23 @@ def _multiword_firsts() -> frozenset[str]:
 def find_tortured(text: str, toks: Sequence[Token]) -> list[Span]:
     """Exact tortured-phrase matches over consecutive word tokens (longest first)."""
     table = lexicons.tortured_phrases()
-    max_len = lexicons.tortured_max_len()
-    firsts = _tortured_first_words()
-    spans: list[Span] = []
+    lengths = _tortured_lengths()
     n = len(toks)
+    lows = [t.lower if t.kind == "word" else None for t in toks]
+    # run[i]: how many word tokens in a row start at i (a phrase never crosses punctuation)
+    run = [0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        run[i] = run[i + 1] + 1 if lows[i] is not None else 0
+    spans: list[Span] = []
     i = 0
     while i < n:
-        t = toks[i]
-        if t.kind != "word" or t.lower not in firsts:
-            i += 1
-            continue
         hit = None
-        for L in range(min(max_len, n - i), 1, -1):
-            seg = toks[i:i + L]
-            if any(s.kind != "word" for s in seg):
-                continue
-            entry = table.get(tuple(s.lower for s in seg))
-            if entry is not None:
-                hit = (L, entry)
-                break
+        for L in lengths.get(lows[i], ()) if lows[i] is not None else ():
+            if L <= run[i]:
+                entry = table.get(tuple(lows[i:i + L]))
+                if entry is not None:
+                    hit = (L, entry)
+                    break
         if hit is None:
             i += 1
             continue
