@@ -35,7 +35,6 @@ import importlib.resources
 import importlib.util
 import re
 import threading
-import types
 
 from ..config import DEFAULT, Config
 from ..errors import InputError, MissingComponent, requires
@@ -84,15 +83,10 @@ def restore_available() -> bool:
 
 
 def _restorer():
-    """``unspin.restore``, looked up at call time (tests replace it). Importing the submodule
-    ``unspin.restore`` rebinds that package attribute to the module, shadowing the function,
-    so fall back to the module's own ``restore``."""
+    """``unspin.restore``, looked up at call time so tests can replace it."""
     import unspin
 
-    fn = unspin.restore
-    if isinstance(fn, types.ModuleType):
-        fn = fn.restore
-    return fn
+    return unspin.restore
 
 
 def _lm_message(exc: MissingComponent, what: str) -> str:
