@@ -79,6 +79,14 @@ class Config:
     #: Fast-tier score band in which ``--deep`` consults the language model.
     deep_band: tuple[float, float] = (0.15, 0.95)
 
+    def verdict(self, score: float) -> str:
+        """The verdict for a calibrated score: ``spun``, ``unsure`` or ``clean``."""
+        if score >= self.spun_threshold:
+            return "spun"
+        if score < self.clean_threshold:
+            return "clean"
+        return "unsure"
+
     def replace(self, **changes) -> "Config":
         """Return a copy with some fields changed (``Config().replace(spun_threshold=0.9)``)."""
         return dataclasses.replace(self, **changes)

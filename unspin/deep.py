@@ -76,12 +76,7 @@ def deep_check(text: str, config: Config | None, report: Report, lm=None) -> Rep
         return report
     feats, changes = lm_features(text, config, lm=lm)
     score = combine(report.score, feats)
-    if score >= config.spun_threshold:
-        verdict = "spun"
-    elif score < config.clean_threshold:
-        verdict = "clean"
-    else:
-        verdict = "unsure"
+    verdict = config.verdict(score)
     have = {(s.start, s.end) for s in report.spans}
     extra = [dataclasses.replace(c, rule=f"deep:{c.rule}") for c in changes
              if (c.start, c.end) not in have and c.kind == "substitution"]

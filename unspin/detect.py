@@ -106,12 +106,7 @@ def check(text: str | bytes, config: Config | None = None) -> Report:
     notes += more
     m = model()
     score = m.score(feats)
-    if score >= config.spun_threshold:
-        verdict = "spun"
-    elif score < config.clean_threshold:
-        verdict = "clean"
-    else:
-        verdict = "unsure"
+    verdict = config.verdict(score)
     shown = [
         s for s in spans
         if s.confidence >= config.min_span_confidence and (config.report_substitutions or s.kind != "substitution")
