@@ -1,5 +1,5 @@
 """Injected spam: link anchors, bare domains, URL slugs and foreign-language fragments
-dropped into English prose ("...between Iran and you worldbrides.org nettsteder may Iraq...").
+dropped into English prose ("...after the lane opens bestcheapflights-deals.net reisetilbud.").
 
 A link in honest web text usually sits in its own clause ("visit example.org for details",
 "(see example.org)"); an injected anchor sits *inside* a phrase, between two words that
@@ -121,7 +121,7 @@ def find_injected(text: str, toks: Sequence[Token], detect_foreign: bool = True)
     while k < n:
         t = toks[k]
         if _domain_ok(t) or _is_slug(t):
-            # absorb a foreign run right after the anchor ("worldbrides.org nettsteder")
+            # the anchor may carry words of another language right after it
             j = k + 1
             emb = _embedded(toks, k, j)
             rule = "anchor:" + ("url" if t.kind == "url" else "email" if t.kind == "email" else "slug" if t.kind == "word" else "domain")
@@ -154,7 +154,7 @@ def find_injected(text: str, toks: Sequence[Token], detect_foreign: bool = True)
 
 
 def _quoted(text: str, t: Token) -> bool:
-    """Inside a short quotation on the same line ("the word «nettsteder» means..."): a cited
+    """Inside a short quotation on the same line ("the word «hjemmeside» means..."): a cited
     foreign word is not an injection. Only a quote opened within 40 characters counts, so a
     long quoted speech is still read as prose."""
     line_start = text.rfind("\n", max(0, t.start - 40), t.start) + 1 or max(0, t.start - 40)

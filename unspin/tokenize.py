@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-# URLs and domain-like tokens first, so "worldbrides.org" stays one token.
+# URLs and domain-like tokens first, so "example-brides.org" stays one token.
 _URL = r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
 _DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24})(?:/[^\s<>\"'()\[\]]*)?(?![\w.])"
 _EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
