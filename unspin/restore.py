@@ -350,22 +350,59 @@ def _prune(lm, win, pl: _Planned, a: int, config: Config) -> list[tuple[str, str
     return [c for _f, c in scored[: config.restore_max_candidates]]
 
 
-def _decode_cluster(lm, win, a: int, cluster: list[_Planned], options: list[list[tuple[str, str, float]]],
-                    fixed: list, config: Config, stats: Stats):
-    """Beam search over neighbouring sites, left to right. At the step for site ``j`` every
-    variant is scored from the cluster's first site to ``restore_right_context`` tokens after
-    site ``j`` (so all variants of a step are comparable and each choice sees context on both
-    sides); hypotheses are ranked by log-probability minus the margins of their changes, and
-    the all-observed hypothesis always stays in the beam. ``fixed[j]`` is a change already
-    decided (strong on its own): it is applied as context and not branched on.
-    Returns (choices, gain over keeping the undecided sites as observed)."""
-    first = cluster[0]
-    n = len(cluster)
-    steps = [j for j in range(n) if fixed[j] is None and options[j]]
+class _ClusterDecoder:
+    """Beam search over neighbouring sites, left to right, one step at a time so that the
+    steps of all clusters run as one batch (:meth:`requests` / :meth:`feed`).
 
-    def render(choice: list, end_char: int) -> str:
-        parts, pos = [], first.cut
-        for pl, ch in zip(cluster, choice):
+    At the step for site ``j`` every variant is scored from the cluster's first site to
+    ``restore_right_context`` tokens after site ``j`` (so all variants of a step are
+    comparable and each choice sees context on both sides); hypotheses are ranked by
+    log-probability minus the margins of their changes, and the all-observed hypothesis
+    always stays in the beam. ``fixed[j]`` is a change already decided (strong on its own):
+    it is applied as context and not branched on. :meth:`result` gives (choices, gain over
+    keeping the undecided sites as observed)."""
+
+    def __init__(self, win, a: int, cluster: list[_Planned], options: list[list[tuple[str, str, float]]],
+                 fixed: list, config: Config):
+        self.win, self.a, self.cluster, self.options, self.fixed, self.config = win, a, cluster, options, fixed, config
+        self.steps = [j for j in range(len(cluster)) if fixed[j] is None and options[j]]
+        self.start = list(fixed)
+        self.beam: list[list] = [self.start]
+        self.k = 0
+        self.scored: list[tuple[float, float, list]] = []
+        self.base_raw: float | None = None
+        self._pending: list[list] = []
+
+    def done(self) -> bool:
+        return self.k >= len(self.steps)
+
+    def skip_first_step(self, gains: dict[str, float]) -> bool:
+        """Take the first step from the one-site-at-a-time scores (``gains``: option text ->
+        gain over the observed words) when no decided change lies in that step's span: the
+        LM would then score exactly what it already scored, up to a constant that cancels."""
+        if self.done():
+            return False
+        j = self.steps[0]
+        _t, end_char = _right_end(self.win, self.a, self.cluster[j], self.config.restore_right_context)
+        for i, (pl, f) in enumerate(zip(self.cluster, self.fixed)):
+            if f is not None and i != j and pl.site.start - self.a < end_char:
+                return False
+        if any(o[0] not in gains for o in self.options[j]):
+            return False
+        self._pending = [list(self.start)]
+        scores = [0.0]
+        for o in self.options[j]:
+            c2 = list(self.start)
+            c2[j] = o
+            self._pending.append(c2)
+            scores.append(gains[o[0]])
+        self.feed(scores)
+        return True
+
+    def _render(self, choice: list, end_char: int) -> str:
+        a, win = self.a, self.win
+        parts, pos = [], self.cluster[0].cut
+        for pl, ch in zip(self.cluster, choice):
             if pl.site.start - a >= end_char:
                 break
             parts.append(win.text[pos : pl.site.start - a])
@@ -374,40 +411,62 @@ def _decode_cluster(lm, win, a: int, cluster: list[_Planned], options: list[list
         parts.append(win.text[pos:end_char])
         return "".join(parts)
 
-    start = list(fixed)
-    beam: list[list] = [start]
-    scored: list[tuple[float, float, list]] = []
-    base_raw = None
-    for j in steps:
-        _t, end_char = _right_end(win, a, cluster[j], config.restore_right_context)
+    def requests(self, lm) -> list[tuple[object, int, list[int]]]:
+        j = self.steps[self.k]
+        _t, end_char = _right_end(self.win, self.a, self.cluster[j], self.config.restore_right_context)
         expanded, keys = [], set()
-        for ch in beam:
-            for opt in [None] + options[j]:
+        for ch in self.beam:
+            for opt in [None] + self.options[j]:
                 c2 = list(ch)
                 c2[j] = opt
                 k = tuple(None if c is None else c[0] for c in c2)
                 if k not in keys:
                     keys.add(k)
                     expanded.append(c2)
-        scores = lm.score_variants(win, first.prefix_len, [lm.encode(render(ch, end_char)) for ch in expanded])
-        stats.variants += len(expanded)
+        self._pending = expanded
+        prefix = self.cluster[0].prefix_len
+        return [(self.win, prefix, lm.encode(self._render(ch, end_char))) for ch in expanded]
+
+    def feed(self, scores: list[float]) -> None:
         scored, base_raw = [], None
-        for ch, sc in zip(expanded, scores):
-            pen = sc - sum(c[2] for c, f in zip(ch, fixed) if c is not None and f is None)
+        for ch, sc in zip(self._pending, scores):
+            pen = sc - sum(c[2] for c, f in zip(ch, self.fixed) if c is not None and f is None)
             scored.append((pen, sc, ch))
-            if ch == start:
+            if ch == self.start:
                 base_raw = sc
         scored.sort(key=lambda t: -t[0])
-        keep = scored[: max(1, config.restore_beam)]
-        if not any(t[2] == start for t in keep):
-            keep.append(next(t for t in scored if t[2] == start))
-        beam = [t[2] for t in keep]
-    if not scored or base_raw is None:
-        return start, 0.0
-    best = scored[0]
-    if best[0] <= base_raw:
-        return start, 0.0
-    return best[2], best[1] - base_raw
+        keep = scored[: max(1, self.config.restore_beam)]
+        if not any(t[2] == self.start for t in keep):
+            keep.append(next(t for t in scored if t[2] == self.start))
+        self.beam = [t[2] for t in keep]
+        self.scored, self.base_raw = scored, base_raw
+        self.k += 1
+
+    def result(self) -> tuple[list, float]:
+        if not self.scored or self.base_raw is None:
+            return self.start, 0.0
+        best = self.scored[0]
+        if best[0] <= self.base_raw:
+            return self.start, 0.0
+        return best[2], best[1] - self.base_raw
+
+
+def _decode_all(lm, decoders: list[_ClusterDecoder], stats: Stats) -> None:
+    """Run every cluster's beam to the end, one batched LM call per beam step."""
+    active = [d for d in decoders if not d.done()]
+    while active:
+        items, sizes = [], []
+        for d in active:
+            req = d.requests(lm)
+            items.extend(req)
+            sizes.append(len(req))
+        scores = lm.score_many(items)
+        stats.variants += len(items)
+        pos = 0
+        for d, n in zip(active, sizes):
+            d.feed(scores[pos : pos + n])
+            pos += n
+        active = [d for d in active if not d.done()]
 
 
 def _confidence(gain: float, margin: float, prior: float) -> float:
@@ -522,6 +581,9 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
         if good:
             live.append((win, a, pl, good[:2]))
     changes: list[Span] = []
+    picks: list[tuple[_Planned, tuple, float]] = []
+    joint: list[tuple[_ClusterDecoder, list[int]]] = []
+    joint_gains: list[dict[str, float]] = []
     i = 0
     while i < len(live):
         cluster = [live[i]]
@@ -543,7 +605,6 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
                     good[:] = []
             fixed.append(o if strong else None)
             options.append([] if strong else [x[1] for x in good])
-        picks = []
         for j, (_w, _a, pl, good) in enumerate(cluster):
             if not good and fixed[j] is None:
                 options[j] = []
@@ -558,17 +619,23 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
             if gain > opt[2]:
                 picks.append((cluster[0][2], opt, gain))
         elif undecided:
-            pls = [c[2] for c in cluster]
-            choice, gain = _decode_cluster(lm, win, a, pls, options, fixed, config, stats)
-            for j in undecided:
-                if choice[j] is not None:
-                    picks.append((pls[j], choice[j], gain))
-        for p, opt, gain in picks:
-            s = p.site
-            changes.append(Span(s.start, s.end, s.observed, s.kind, opt[0],
-                                _confidence(gain, opt[2], s.confidence), f"{opt[1]}; lm:+{gain:.1f}"))
-            stats.changed += 1
-            stats.gain += gain
+            joint.append((_ClusterDecoder(win, a, [c[2] for c in cluster], options, fixed, config), undecided))
+            j0 = undecided[0]
+            joint_gains.append({o[0]: g for g, o in cluster[j0][3]})
+    for d, first_gains in zip((d for d, _u in joint), joint_gains):
+        d.skip_first_step(first_gains)
+    _decode_all(lm, [d for d, _u in joint], stats)
+    for d, undecided in joint:
+        choice, gain = d.result()
+        for j in undecided:
+            if choice[j] is not None:
+                picks.append((d.cluster[j], choice[j], gain))
+    for p, opt, gain in picks:
+        s = p.site
+        changes.append(Span(s.start, s.end, s.observed, s.kind, opt[0],
+                            _confidence(gain, opt[2], s.confidence), f"{opt[1]}; lm:+{gain:.1f}"))
+        stats.changed += 1
+        stats.gain += gain
     changes.extend(direct)
     changes.sort(key=lambda c: c.start)
     return Restoration(text, apply_spans(text, changes), changes), stats
