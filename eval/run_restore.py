@@ -18,7 +18,8 @@ the clean wording):
   spun text outside gold edits (untouched words the restorer changed).
 - **precision**: share of restorer changes that lie in a neighbourhood restored exactly.
 - **clean changed**: on unspun windows, share of windows with any change, and changed
-  words per 100 words.
+  words per 100 words; the same for the hand-written hard negatives (``eval/hard_negatives``,
+  honest text that looks spun), whose changes are listed.
 
 ``--fit-deep`` also fits the weights of :mod:`unspin.deep` (logistic regression of spun vs
 clean on the fast score and the LM features) and prints them.
@@ -37,6 +38,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from eval.corpora import load_docs, windows  # noqa: E402
+from eval.run_detect import HARD_NEGATIVES  # noqa: E402
 from eval.spinner import families, plant_tortured, spin  # noqa: E402
 from unspin.report import apply_spans  # noqa: E402
 from unspin.tokenize import sentence_spans, words  # noqa: E402
@@ -95,7 +97,7 @@ def _sum(rows: list[dict]) -> dict:
     t = {k: sum(r[k] for r in rows) for k in ("gold", "exact", "changes", "correct_changes", "damaged_words", "outside_words")}
     t["exact_share"] = t["exact"] / t["gold"] if t["gold"] else float("nan")
     t["precision"] = t["correct_changes"] / t["changes"] if t["changes"] else float("nan")
-    t["damage_per_100w"] = 100.0 * t["damaged_words"] / t["outside_words"]
+    t["damage_per_100w"] = 100.0 * t["damaged_words"] / t["outside_words"] if t["outside_words"] else float("nan")
     t["docs"] = len(rows)
     return t
 
@@ -108,20 +110,27 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default="eval/out/restore.json")
     ap.add_argument("--fit-deep", action="store_true", help="also fit unspin.deep weights")
+    ap.add_argument("--split", default="test", choices=["dev", "test"],
+                    help="held-out split to read (dev while developing, test for the reported figures)")
+    ap.add_argument("--families", default=None, help="comma-separated spinner families (default: all)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a Config field for this run, e.g. --set restore_margin=3 (repeatable)")
     args = ap.parse_args(argv)
 
-    from unspin.config import DEFAULT
+    from unspin.config import DEFAULT as BASE
+
+    DEFAULT = BASE.replace(**dict(_setting(kv) for kv in args.set))
     from unspin.detect import check
     from unspin.lm import load
     from unspin.restore import restore_with_stats
 
     t0 = time.time()
     lm = load()
-    docs = load_docs(split="test")
+    docs = load_docs(split=args.split)
     wins = windows(docs, min_words=60, max_words=160)
     wins.sort(key=lambda d: d.id)
-    step = max(1, len(wins) // max(args.windows, args.clean, 1))
-    chosen = wins[::step]
+    chosen = wins[:: max(1, len(wins) // max(args.windows, 1))]
+    clean_chosen = wins[:: max(1, len(wins) // max(args.clean, 1))][: args.clean]
     results: dict[str, dict] = {}
     deep_rows: list[tuple[int, float, dict]] = []
 
@@ -130,7 +139,7 @@ def main(argv=None) -> int:
         r, st = restore_with_stats(text, DEFAULT, report=rep, lm=lm, all_windows=args.fit_deep)
         return r, st, rep
 
-    for fam in families():
+    for fam in (args.families.split(",") if args.families else families()):
         rows = []
         for k, d in enumerate(chosen[: args.windows]):
             sp = spin(d.text, fam, seed=args.seed * 7919 + k)
@@ -148,7 +157,7 @@ def main(argv=None) -> int:
             s = d.text[a:b].strip()
             if 8 <= len(s.split()) <= 40:
                 sents.append(s)
-    planted = plant_tortured(sents, args.tortured, seed=args.seed)
+    planted = plant_tortured(sents, args.tortured, seed=args.seed) if args.tortured else []
     rows = []
     for sp in planted:
         r, _st, _rep = run(sp.text)
@@ -158,7 +167,7 @@ def main(argv=None) -> int:
     print(f"{'tortured_planted':15} {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results['tortured_planted'].items()})}", flush=True)
 
     changed_docs, changed_words, total_words = 0, 0, 0
-    for d in chosen[: args.clean]:
+    for d in clean_chosen:
         r, st, rep = run(d.text)
         total_words += len(words(d.text))
         if r.changes:
@@ -166,11 +175,28 @@ def main(argv=None) -> int:
             changed_words += sum(max(1, len(words(c.text))) for c in r.changes)
         if args.fit_deep and rep.score is not None:
             deep_rows.append((0, rep.score, _deep_feats(st, d.text)))
-    results["clean"] = {"docs": min(args.clean, len(chosen)), "docs_changed": changed_docs,
+    results["clean"] = {"docs": len(clean_chosen), "docs_changed": changed_docs,
                         "changed_words": changed_words, "words": total_words,
                         "changed_per_100w": 100.0 * changed_words / max(total_words, 1)}
     print(f"{'clean':15} {json.dumps(results['clean'])}", flush=True)
-    results["_meta"] = {"seed": args.seed, "windows_per_family": args.windows, "split": "test",
+
+    # the hand-written hard negatives (honest text that looks spun): what the restorer changes
+    hard = {"docs": 0, "docs_changed": 0, "changed_words": 0, "words": 0, "changes": []}
+    for p in (sorted(HARD_NEGATIVES.glob("*.txt")) if args.clean else []):
+        text = p.read_text(encoding="utf-8")
+        r, _st, _rep = run(text)
+        assert apply_spans(text, r.changes) == r.text
+        hard["docs"] += 1
+        hard["words"] += len(words(text))
+        if r.changes:
+            hard["docs_changed"] += 1
+            hard["changed_words"] += sum(max(1, len(words(c.text))) for c in r.changes)
+            hard["changes"] += [f"{p.stem}: {c.text!r} -> {c.original!r} ({c.rule})" for c in r.changes]
+    results["hard_negatives"] = hard
+    print(f"{'hard_negatives':15} {json.dumps({k: v for k, v in hard.items() if k != 'changes'})}", flush=True)
+    for line in hard["changes"]:
+        print("   ", line)
+    results["_meta"] = {"seed": args.seed, "windows_per_family": args.windows, "split": args.split,
                         "seconds": round(time.time() - t0, 1), "config": {k: v for k, v in DEFAULT.to_dict().items() if k.startswith("restore")}}
     if args.fit_deep:
         results["deep_fit"] = _fit_deep(deep_rows)
@@ -179,6 +205,17 @@ def main(argv=None) -> int:
     Path(args.out).write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {args.out} in {time.time() - t0:.0f} s")
     return 0
+
+
+def _setting(kv: str) -> tuple[str, object]:
+    """``restore_margin=3`` -> ("restore_margin", 3.0), typed like the Config default."""
+    from unspin.config import DEFAULT
+
+    key, _, value = kv.partition("=")
+    if not hasattr(DEFAULT, key):
+        raise SystemExit(f"run_restore: error: unknown Config field {key!r}")
+    kind = type(getattr(DEFAULT, key))
+    return key, (value.lower() in ("1", "true", "yes") if kind is bool else kind(value))
 
 
 def _deep_feats(st, text: str) -> dict:

@@ -209,6 +209,22 @@ def test_lm_scores_with_cache_match_a_full_pass(lm):
         assert abs(prefix + a - c) < 1e-2 and abs(a - b) < 1e-3
 
 
+def test_extended_windows_score_like_the_whole_continuation(lm):
+    """The joint decoder scores a hypothesis's left part once (extend_many) and its variants on
+    top of it; the sum must equal scoring the whole continuation in one go."""
+    text = "The chairman of the committee said the plan would reduce traffic in the city."
+    (w,) = lm.analyse([text])
+    p = w.boundary(text.index(" of"))
+    left = lm.encode(" of the board")
+    rights = [lm.encode(" said the plan would work."), lm.encode(" announced a new plan.")]
+    ((ext, left_lp),) = lm.extend_many([(w, p, left)])
+    assert ext.ids == w.ids[:p] + left and len(ext.cache[0][0][0, 0]) == len(ext.ids)
+    on_top = lm.score_many([(ext, len(ext.ids), r) for r in rights])
+    whole = lm.score_many([(w, p, left + r) for r in rights])
+    for a, b in zip(on_top, whole):
+        assert abs(left_lp + a - b) < 1e-2
+
+
 def test_cli_restore_json_diff_and_html(lm, tmp_path, capsys):
     from unspin.cli import main
 
@@ -247,3 +263,33 @@ def test_candidate_filters_need_no_model():
     text = "after the fresh new murder"
     start = text.index("fresh")
     assert _neighbour_words(text, start, start + len("fresh")) == {"the", "new"}
+
+
+def test_inflected_words_get_inflected_candidates():
+    """The thesaurus lists lemmas; a swapped plural or past form gets the candidate's same form."""
+    from unspin.lexicons import thesaurus
+    from unspin.restore import _inflect, inflected_candidates
+
+    assert _inflect("area", "s") == "areas" and _inflect("carry", "ed") == "carried"
+    assert _inflect("make", "ing") == "making" and _inflect("stop", "ed") == "stopped"
+    lemma = next(w for w, c in sorted(thesaurus().items())
+                 if w.isalpha() and len(w) > 4 and not w.endswith(("s", "e", "y")) and c and c[0][0].isalpha()
+                 and w + "s" not in thesaurus() and _inflect(c[0][0], "s"))
+    got = inflected_candidates(lemma + "s")
+    assert got and got[0][0] == _inflect(thesaurus()[lemma][0][0], "s")
+    assert "(+s)" in got[0][1]
+    assert inflected_candidates(lemma) == []  # the lemma itself is the thesaurus's business
+
+
+def test_restorer_adds_titles_and_inflected_forms_as_weak_sites():
+    from unspin.lexicons import thesaurus
+    from unspin.restore import EXTRA_SITE_CONFIDENCE, extra_spans
+
+    assert thesaurus().get("chairman"), "the shipped thesaurus lists a synonym of 'chairman'"
+    text = "Yesterday the Chairman Ortiz spoke. Chairman of nothing, he said. We met Rose Hill."
+    got = extra_spans(text, [])
+    assert [s.text for s in got] == ["Chairman"]  # before a name only; not sentence-initial
+    assert got[0].start == text.index("Chairman") and got[0].confidence == EXTRA_SITE_CONFIDENCE
+    assert got[0].rule.startswith("title:chairman->")
+    # a word already explained by the detector is not added twice
+    assert extra_spans(text, [Span(got[0].start, got[0].end, "Chairman", "substitution", "x", 0.5, "t")]) == []

@@ -86,10 +86,18 @@ class LanguageModel:
         # transformers 5.x calls the key/value cache ``cache``; 4.x called it ``past_key_values``.
         params = inspect.signature(model.forward).parameters
         self._cache_kw = "cache" if "cache" in params else "past_key_values"
+        self._pieces: dict[int, str] = {}
         #: Number of tokens run through the model since loading (for benchmarks).
         self.tokens_scored = 0
 
     # -- tokenising ------------------------------------------------------------------
+    def _piece(self, token_id: int) -> str:
+        """The text of one token (memoised: the proposals decode the same tokens again and again)."""
+        p = self._pieces.get(token_id)
+        if p is None:
+            p = self._pieces[token_id] = self.tokenizer.decode([token_id])
+        return p
+
     def encode(self, text: str) -> list[int]:
         return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
@@ -120,7 +128,7 @@ class LanguageModel:
         cache_out = getattr(out, "cache", None) if self._cache_kw == "cache" else None
         return out.last_hidden_state, cache_out if cache_out is not None else out.past_key_values
 
-    def _logprobs_from_hidden(self, h, targets, lengths: list[int] | None = None, chunk: int = 256):
+    def _logprobs_from_hidden(self, h, targets, lengths: list[int] | None = None, chunk: int = 64):
         """log p(target) for hidden states ``h`` [N, T, H] and ``targets`` [N, T]. With
         ``lengths`` (targets per row), padded positions are skipped (left at 0.0): the
         vocabulary projection is a fifth of the model's work per position."""
@@ -190,12 +198,13 @@ class LanguageModel:
                 n = len(seqs[r])
                 cache = [(kk[r : r + 1, :, :n].clone(), vv[r : r + 1, :, :n].clone()) for kk, vv in layers]
                 w = Window(texts[i], seqs[r], encoded[i][1], [0.0] + lp[r, : n - 1].tolist(), cache)
-                for pos in (topk_at[i] if topk_at else []):
-                    if 1 <= pos <= n:
-                        row = self._row(h[r, pos - 1])
-                        w.rows[pos] = row
-                        vals, idx = row.topk(k)
-                        w.topk[pos] = [(self.tokenizer.decode([int(t)]), float(v)) for v, t in zip(vals, idx)]
+                want = sorted({p for p in (topk_at[i] if topk_at else []) if 1 <= p <= n})
+                if want:
+                    rows = self._row(h[r, [p - 1 for p in want]])  # one projection for all positions
+                    vals, idx = rows.topk(k, dim=-1)
+                    for j, pos in enumerate(want):
+                        w.rows[pos] = rows[j]
+                        w.topk[pos] = [(self._piece(int(t)), float(v)) for v, t in zip(vals[j].tolist(), idx[j].tolist())]
                 windows[i] = w
 
         tokens = 0
@@ -242,9 +251,21 @@ class LanguageModel:
         with different windows and prefixes in one batch: each row's cached prefix is padded
         on the left and masked out, and gets its own positions. Rows are grouped so that the
         copied caches stay under ``cache_budget_mb``."""
+        return self._run_many(items, cache_budget_mb, keep=False)  # type: ignore[return-value]
+
+    def extend_many(self, items: list[tuple[Window, int, list[int]]], cache_budget_mb: int = 48) -> list[tuple[Window, float]]:
+        """For each (window, prefix_len, tokens): a new :class:`Window` holding the window's
+        first ``prefix_len`` tokens followed by ``tokens``, with its key/value cache (so
+        several continuations of that new text can be scored without recomputing it), and
+        the total log-probability of ``tokens``. The new window has no text or offsets."""
+        return self._run_many(items, cache_budget_mb, keep=True)  # type: ignore[return-value]
+
+    def _run_many(self, items: list[tuple[Window, int, list[int]]], cache_budget_mb: int, keep: bool) -> list:
         torch = self.torch
-        results: list[float] = [0.0] * len(items)
-        order = sorted(range(len(items)), key=lambda i: (items[i][1], len(items[i][2])))
+        results: list = [0.0] * len(items)
+        # rows of equal length together: padding a row costs a whole position of work, a
+        # longer cached prefix only attention
+        order = sorted(range(len(items)), key=lambda i: (len(items[i][2]), items[i][1]))
         per_tok = None
         group: list[int] = []
 
@@ -273,11 +294,20 @@ class LanguageModel:
                         vb[r, :, K - kp :] = vv[0, :, :kp]
                 layers.append((kb, vb))
             cache = self._make_cache(layers) if K > 0 else None
-            h, _ = self._forward(input_ids=x, attention_mask=mask, position_ids=pos, use_cache=False, cache=cache)
+            h, cache_out = self._forward(input_ids=x, attention_mask=mask, position_ids=pos, use_cache=keep, cache=cache)
             self.tokens_scored += sum(len(s) for s in seqs)
             lp = self._logprobs_from_hidden(h[:, :-1], x[:, 1:], [len(s) - 1 for s in seqs])
-            for r, (i, s) in enumerate(zip(group, seqs)):
-                results[i] = float(lp[r, : len(s) - 1].sum())
+            if keep:
+                out_layers = self._cache_layers(cache_out)
+            for r, (i, s, kp) in enumerate(zip(group, seqs, keeps)):
+                total = float(lp[r, : len(s) - 1].sum())
+                if not keep:
+                    results[i] = total
+                    continue
+                win, plen, cont = items[i]
+                a, b = K - kp, K + len(s)
+                layer_kv = [(kk[r : r + 1, :, a:b].clone(), vv[r : r + 1, :, a:b].clone()) for kk, vv in out_layers]
+                results[i] = (Window("", win.ids[:plen] + list(cont), [], [], layer_kv), total)
 
         budget = cache_budget_mb * (1 << 20)
         for i in order:

@@ -138,6 +138,48 @@ def same_stem(a: str, b: str) -> bool:
     return n >= 4 and n >= min(len(a), len(b)) - 2
 
 
+def _inflect(base: str, suffix: str) -> str | None:
+    """``base`` with an inflection ("s", "ed" or "ing"), spelled the way wordfreq knows best
+    (None when no spelling is a common English word)."""
+    if " " in base:
+        return None
+    if suffix == "s":
+        forms = [base + "s", base + "es"] + ([base[:-1] + "ies"] if base.endswith("y") else [])
+    else:
+        stem = base[:-1] if base.endswith("e") else base
+        forms = [stem + suffix, base + suffix, base + base[-1] + suffix]
+        if suffix == "ed" and base.endswith("y"):
+            forms.append(base[:-1] + "ied")
+    from .lexicons import zipf
+
+    best = max(forms, key=zipf)
+    return best if zipf(best) >= MIN_INFLECTED_ZIPF else None
+
+
+#: An inflected candidate ("areas" from "area") must be at least this common a word form.
+MIN_INFLECTED_ZIPF = 3.0
+
+
+def inflected_candidates(observed: str) -> list[tuple[str, str]]:
+    """Candidates for an inflected word the thesaurus lists only as a lemma ("arenas" ->
+    "arena" -> "area" -> "areas"), each with its rule."""
+    from .lexicons import _stems, thesaurus
+
+    w = observed.lower().replace("’", "'")
+    suffix = "ing" if w.endswith("ing") else "ed" if w.endswith("ed") else "s" if w.endswith("s") else None
+    if suffix is None or w in thesaurus():
+        return []
+    out, seen = [], {w}
+    th = thesaurus()
+    for base, _pos in _stems(w):
+        for c, _z in th.get(base, ()):
+            form = _inflect(c, suffix)
+            if form and form not in seen and not same_stem(form, w):
+                seen.add(form)
+                out.append((form, f"thesaurus:{base}->{c}(+{suffix})"))
+    return out
+
+
 def lexicon_candidates(observed: str) -> list[tuple[str, str]]:
     """Candidate originals of a substituted word or phrase from the lexicons, best first,
     each with the rule that proposed it."""
@@ -146,6 +188,9 @@ def lexicon_candidates(observed: str) -> list[tuple[str, str]]:
     key = observed.lower().replace("’", "'")
     out: list[tuple[str, str]] = []
     seen = {key}
+    for w, rule in inflected_candidates(key):
+        out.append((w, rule))
+        seen.add(w)
     for w, support in reverse_spin().get(key, ()):
         # pairs seen in one or two PPS entries are often domain-specific ("work" -> "labor")
         if w not in seen and support >= MIN_REVERSE_SPIN_SUPPORT and not same_stem(key, w):
@@ -243,6 +288,56 @@ def build_sites(text: str, spans: list[Span], config: Config) -> list[Site]:
             cands.append((_match_case(w, observed), rule, config.restore_margin + extra))
         sites.append(Site(s.start, s.end, observed, "substitution", s.rule, s.confidence, cands, capital_mid))
     return sites
+
+
+#: A capitalised word in mid-sentence is taken for a title a spinner may have swapped
+#: ("Chairman" for "President") only if its lower-case form is at least this common.
+MIN_TITLE_ZIPF = 4.0
+#: Prior confidence of the restorer's own sites (:func:`extra_spans`): the LM must carry them.
+EXTRA_SITE_CONFIDENCE = 0.2
+
+
+def extra_spans(text: str, spans: list[Span]) -> list[Span]:
+    """Single words the fast detector passes over that may still be a spinner's swap, as
+    weak ``substitution`` spans (the LM and the margins decide):
+
+    - inflected forms of a word whose lemma has a far more common synonym ("arenas": the
+      detector's thesaurus lists lemmas only), and
+    - titles: a common word capitalised in mid-sentence just before another capitalised word
+      ("Chairman Smith"), which the detector skips as part of a name. It gets the name margin.
+    """
+    from .lexicons import thesaurus, zipf
+    from .tokenize import sentence_initial, tokenize
+    from .wordclasses import FUNCTION_WORDS
+
+    toks = tokenize(text)
+    taken = bytearray(len(text) + 1)
+    for s in spans:
+        taken[s.start : s.end] = b"\x01" * (s.end - s.start)
+    out: list[Span] = []
+    th = thesaurus()
+    for i, t in enumerate(toks):
+        if t.kind != "word" or len(t.text) < 3 or t.lower in FUNCTION_WORDS or t.text.isupper():
+            continue
+        if any(taken[t.start : t.end]):
+            continue
+        if t.text[:1].isupper() and not sentence_initial(toks, i, text):
+            nxt = toks[i + 1] if i + 1 < len(toks) else None
+            if nxt is None or nxt.kind != "word" or not nxt.text[:1].isupper() or nxt.start != t.end + 1:
+                continue
+            cands = th.get(t.lower)
+            if not cands or zipf(t.lower) < MIN_TITLE_ZIPF:
+                continue
+            c = cands[0][0]
+            out.append(Span(t.start, t.end, t.text, "substitution", _match_case(c, t.text),
+                            EXTRA_SITE_CONFIDENCE, f"title:{t.lower}->{c}"))
+            continue
+        if t.text[:1].isupper():
+            continue
+        infl = inflected_candidates(t.lower)
+        if infl and zipf(infl[0][0]) - zipf(t.lower) >= 1.0:
+            out.append(Span(t.start, t.end, t.text, "substitution", infl[0][0], EXTRA_SITE_CONFIDENCE, infl[0][1]))
+    return out
 
 
 # --------------------------------------------------------------------------------------
@@ -399,21 +494,54 @@ class _ClusterDecoder:
         self.feed(scores)
         return True
 
-    def _render(self, choice: list, end_char: int) -> str:
+    def _render(self, choice: list, from_char: int, to_char: int) -> str:
+        """The window text between two character offsets with ``choice`` applied."""
         a, win = self.a, self.win
-        parts, pos = [], self.cluster[0].cut
+        parts, pos = [], from_char
         for pl, ch in zip(self.cluster, choice):
-            if pl.site.start - a >= end_char:
+            if pl.site.end - a <= from_char:
+                continue
+            if pl.site.start - a >= to_char:
                 break
             parts.append(win.text[pos : pl.site.start - a])
             parts.append(pl.site.observed if ch is None else ch[0])
             pos = pl.site.end - a
-        parts.append(win.text[pos:end_char])
+        parts.append(win.text[pos:to_char])
         return "".join(parts)
 
+    def prefixes(self, lm) -> list[tuple[object, int, list[int]]]:
+        """Phase 1 of a step: the distinct left parts (cluster start to the step's site) of the
+        beam's hypotheses. Those that still read as observed use the window's own cache;
+        the others are returned as requests for :meth:`LanguageModel.extend_many`, so their
+        variants share one computation of the left part instead of each redoing it."""
+        j = self.steps[self.k]
+        first, cut_j = self.cluster[0], self.cluster[j].cut
+        self._hyps: dict[tuple, tuple | None] = {}
+        self._ext: list[tuple] = []
+        reqs = []
+        for ch in self.beam:
+            key = tuple(None if c is None else c[0] for c in ch[:j])
+            if key in self._hyps:
+                continue
+            if all(c is None for c in ch[:j]):
+                pj = self.cluster[j].prefix_len
+                self._hyps[key] = (self.win, pj, sum(self.win.logprobs[first.prefix_len:pj]))
+            else:
+                self._hyps[key] = None
+                self._ext.append(key)
+                reqs.append((self.win, first.prefix_len, lm.encode(self._render(ch, first.cut, cut_j))))
+        return reqs
+
+    def set_prefixes(self, extended: list[tuple[object, float]]) -> None:
+        for key, (w, total) in zip(self._ext, extended):
+            self._hyps[key] = (w, len(w.ids), total)
+
     def requests(self, lm) -> list[tuple[object, int, list[int]]]:
+        """Phase 2 of a step: every hypothesis with every option at the step's site, scored
+        from the site to ``restore_right_context`` tokens after it on top of its left part."""
         j = self.steps[self.k]
         _t, end_char = _right_end(self.win, self.a, self.cluster[j], self.config.restore_right_context)
+        cut_j = self.cluster[j].cut
         expanded, keys = [], set()
         for ch in self.beam:
             for opt in [None] + self.options[j]:
@@ -424,12 +552,17 @@ class _ClusterDecoder:
                     keys.add(k)
                     expanded.append(c2)
         self._pending = expanded
-        prefix = self.cluster[0].prefix_len
-        return [(self.win, prefix, lm.encode(self._render(ch, end_char))) for ch in expanded]
+        rows, self._left = [], []
+        for ch in expanded:
+            w, plen, left = self._hyps[tuple(None if c is None else c[0] for c in ch[:j])]
+            rows.append((w, plen, lm.encode(self._render(ch, cut_j, end_char))))
+            self._left.append(left)
+        return rows
 
-    def feed(self, scores: list[float]) -> None:
+    def feed(self, scores: list[float], left: list[float] | None = None) -> None:
         scored, base_raw = [], None
-        for ch, sc in zip(self._pending, scores):
+        for ch, sc, lt in zip(self._pending, scores, left or [0.0] * len(scores)):
+            sc += lt
             pen = sc - sum(c[2] for c, f in zip(ch, self.fixed) if c is not None and f is None)
             scored.append((pen, sc, ch))
             if ch == self.start:
@@ -457,6 +590,17 @@ def _decode_all(lm, decoders: list[_ClusterDecoder], stats: Stats) -> None:
     while active:
         items, sizes = [], []
         for d in active:
+            req = d.prefixes(lm)
+            items.extend(req)
+            sizes.append(len(req))
+        extended = lm.extend_many(items) if items else []
+        pos = 0
+        for d, n in zip(active, sizes):
+            d.set_prefixes(extended[pos : pos + n])
+            pos += n
+        del extended
+        items, sizes = [], []
+        for d in active:
             req = d.requests(lm)
             items.extend(req)
             sizes.append(len(req))
@@ -464,8 +608,10 @@ def _decode_all(lm, decoders: list[_ClusterDecoder], stats: Stats) -> None:
         stats.variants += len(items)
         pos = 0
         for d, n in zip(active, sizes):
-            d.feed(scores[pos : pos + n])
+            d.feed(scores[pos : pos + n], d._left)
             pos += n
+        for d in active:
+            d._hyps = {}  # free the extended windows' caches
         active = [d for d in active if not d.done()]
 
 
@@ -504,7 +650,10 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
             report_substitutions=True))
     if report.verdict == "not_applicable" and not report.spans:
         return Restoration(text, text, []), stats
-    sites = build_sites(text, report.spans, config)
+    spans = list(report.spans)
+    if report.verdict != "clean":
+        spans += extra_spans(text, spans)
+    sites = build_sites(text, spans, config)
     if report.verdict == "clean":
         # The fast tier calls the whole text clean: single-word suspects are unremarkable
         # there (an LM always prefers commoner words), so only strong fixed-wording evidence
