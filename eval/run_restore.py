@@ -167,18 +167,23 @@ def main(argv=None) -> int:
     print(f"{'tortured_planted':15} {json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in results['tortured_planted'].items()})}", flush=True)
 
     changed_docs, changed_words, total_words = 0, 0, 0
+    clean_changes = []
     for d in clean_chosen:
         r, st, rep = run(d.text)
         total_words += len(words(d.text))
         if r.changes:
             changed_docs += 1
             changed_words += sum(max(1, len(words(c.text))) for c in r.changes)
+            clean_changes += [f"{d.id} ({rep.verdict}): {c.text!r} -> {c.original!r} ({c.rule})" for c in r.changes]
         if args.fit_deep and rep.score is not None:
             deep_rows.append((0, rep.score, _deep_feats(st, d.text)))
     results["clean"] = {"docs": len(clean_chosen), "docs_changed": changed_docs,
                         "changed_words": changed_words, "words": total_words,
                         "changed_per_100w": 100.0 * changed_words / max(total_words, 1)}
-    print(f"{'clean':15} {json.dumps(results['clean'])}", flush=True)
+    results["clean"]["changes"] = clean_changes
+    print(f"{'clean':15} {json.dumps({k: v for k, v in results['clean'].items() if k != 'changes'})}", flush=True)
+    for line in clean_changes:
+        print("   ", line)
 
     # the hand-written hard negatives (honest text that looks spun): what the restorer changes
     hard = {"docs": 0, "docs_changed": 0, "changed_words": 0, "words": 0, "changes": []}
@@ -191,7 +196,7 @@ def main(argv=None) -> int:
         if r.changes:
             hard["docs_changed"] += 1
             hard["changed_words"] += sum(max(1, len(words(c.text))) for c in r.changes)
-            hard["changes"] += [f"{p.stem}: {c.text!r} -> {c.original!r} ({c.rule})" for c in r.changes]
+            hard["changes"] += [f"{p.stem} ({_rep.verdict}): {c.text!r} -> {c.original!r} ({c.rule})" for c in r.changes]
     results["hard_negatives"] = hard
     print(f"{'hard_negatives':15} {json.dumps({k: v for k, v in hard.items() if k != 'changes'})}", flush=True)
     for line in hard["changes"]:

@@ -293,3 +293,11 @@ def test_restorer_adds_titles_and_inflected_forms_as_weak_sites():
     assert got[0].rule.startswith("title:chairman->")
     # a word already explained by the detector is not added twice
     assert extra_spans(text, [Span(got[0].start, got[0].end, "Chairman", "substitution", "x", 0.5, "t")]) == []
+
+
+def test_spelling_variants_are_not_candidates():
+    from unspin.restore import spelling_variant
+
+    assert spelling_variant("realisation", "realization") and spelling_variant("colour", "color")
+    assert spelling_variant("centre", "center") and not spelling_variant("esteem", "respect")
+    assert "realization" not in [c for c, _r in lexicon_candidates("realisation")]

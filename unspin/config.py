@@ -62,6 +62,11 @@ class Config:
     #: candidates only the LM proposed (no lexicon entry). Lower values repair more titles
     #: such as "Chairman" and damage more names.
     restore_name_margin: float = 3.0
+    #: Extra margin (nats) for word swaps in a text the fast tier does not call ``spun``
+    #: (``unsure``): there an uncommon word is often the writer's own register (legal,
+    #: archaic, technical). On dev-split data 3.0 halved the clean windows changed and cost
+    #: 5 of 935 spun edits restored (EVAL.md).
+    restore_unsure_margin: float = 3.0
     #: Tokens of observed text after a site that every variant is scored through (the
     #: right-hand context). Longer is more accurate and slower.
     restore_right_context: int = 8

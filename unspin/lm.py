@@ -12,6 +12,10 @@ Everything the restorer and ``check --deep`` ask of the model goes through
   batch, and each gets its total log-probability (natural log). Because continuations run
   to a common end point in the observed text, totals are comparable: this is sentence
   log-probability with context on both sides of the site, not only the left.
+  :meth:`LanguageModel.score_many` does the same for many (window, prefix) pairs in one
+  batch (the restorer's main call).
+- :meth:`LanguageModel.extend_many` appends tokens to a window prefix and returns the longer
+  window with its cache, so variants of a rewritten left part share its computation.
 
 The model is loaded once per process (:func:`load`); loading the GGUF de-quantises it and
 writes a fast safetensors copy (see :mod:`unspin.models`), so only the first load is slow.

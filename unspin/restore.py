@@ -6,15 +6,19 @@ The pipeline, for one text:
    signature phrases ("and you may"), tortured phrases, injected anchors, foreign fragments
    and single-word substitution suspects. Words the detector finds unremarkable are never
    touched, and in a text the detector calls ``clean`` only strong fixed-wording evidence is
-   considered. Overlapping evidence is resolved in favour of the longer span.
+   considered. Overlapping evidence is resolved in favour of the longer span. In a text not
+   called clean the restorer adds two kinds of weak sites of its own (:func:`extra_spans`):
+   inflected forms of thesaurus words, and capitalised titles just before a name.
 2. **Candidates.** Fixed-wording evidence brings its one original. A substitution suspect gets
-   the thesaurus's more frequent synonyms, the reverse-spin table's originals, and the LM's
+   the thesaurus's more frequent synonyms (inflected like the observed word when the
+   thesaurus lists only its lemma), the reverse-spin table's originals, and the LM's
    own predictions at that position that are related to the observed word in the thesaurus
    (either direction, or through a shared synonym). Candidates are pruned with the LM's
    left-context probability of their first token, to ``Config.restore_max_candidates``.
 3. **Scoring and decoding.** Each window (a sentence or a few) is run through the LM once.
    Sites closer than ``restore_right_context`` tokens form a cluster, decoded jointly with a
-   small beam: every variant is scored from the site to a common point
+   small beam (each hypothesis's left part is computed once and its variants scored on top;
+   every cluster's step runs in one batch): every variant is scored from the site to a common point
    ``restore_right_context`` tokens after the cluster, so the comparison uses context on both
    sides. A change is kept only if it wins by its margin (``restore_signature_margin`` for
    strong fixed-wording evidence, ``restore_margin`` for word swaps, plus
@@ -24,7 +28,8 @@ The pipeline, for one text:
    ``original`` = the replacement, so ``apply_spans(text, changes) == restoration.text``.
 
 Names (capitalised words in mid-sentence), numbers, URLs and quoted text are left alone
-unless the evidence is strong.
+unless the evidence is strong; a common word used as a title before a name may change only
+when the LM prefers the candidate by the extra ``restore_name_margin`` too.
 """
 
 from __future__ import annotations
@@ -180,6 +185,18 @@ def inflected_candidates(observed: str) -> list[tuple[str, str]]:
     return out
 
 
+def spelling_variant(a: str, b: str) -> bool:
+    """British and American spellings of one word ("realisation"/"realization",
+    "colour"/"color"): a spinner swaps words, not spellings."""
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return False
+    for x, y in (("s", "z"), ("our", "or"), ("re", "er"), ("ll", "l"), ("ae", "e"), ("oe", "e")):
+        if a.replace(x, y) == b.replace(x, y):
+            return True
+    return False
+
+
 def lexicon_candidates(observed: str) -> list[tuple[str, str]]:
     """Candidate originals of a substituted word or phrase from the lexicons, best first,
     each with the rule that proposed it."""
@@ -193,11 +210,12 @@ def lexicon_candidates(observed: str) -> list[tuple[str, str]]:
         seen.add(w)
     for w, support in reverse_spin().get(key, ()):
         # pairs seen in one or two PPS entries are often domain-specific ("work" -> "labor")
-        if w not in seen and support >= MIN_REVERSE_SPIN_SUPPORT and not same_stem(key, w):
+        if w not in seen and support >= MIN_REVERSE_SPIN_SUPPORT and not same_stem(key, w) \
+                and not spelling_variant(key, w):
             out.append((w, f"reverse_spin:{key}->{w}"))
             seen.add(w)
     for w, _z in thesaurus().get(key, ()):
-        if w not in seen and not same_stem(key, w):
+        if w not in seen and not same_stem(key, w) and not spelling_variant(key, w):
             out.append((w, f"thesaurus:{key}->{w}"))
             seen.add(w)
     return out
@@ -277,7 +295,8 @@ def build_sites(text: str, spans: list[Span], config: Config) -> list[Site]:
         # a candidate that repeats the word next to it ("the new new murder") is never an original
         seen = _neighbour_words(text, s.start, s.end)
         lex = lexicon_candidates(observed)
-        if s.original and s.original.lower() not in seen and not same_stem(s.original, observed) and (
+        if s.original and s.original.lower() not in seen and not same_stem(s.original, observed) \
+                and not spelling_variant(s.original, observed) and (
                 not s.rule.startswith("reverse_spin:") or s.original.lower() in {w.lower() for w, _ in lex}):
             cands.append((_match_case(s.original, observed), s.rule, config.restore_margin + extra))
             seen.add(s.original.lower())
@@ -653,6 +672,10 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
     spans = list(report.spans)
     if report.verdict != "clean":
         spans += extra_spans(text, spans)
+    if report.verdict != "spun" and config.restore_unsure_margin:
+        # Not called spun: a rare word is as likely the writer's choice (legal, archaic or
+        # technical register) as a spinner's, so word swaps must win by more.
+        config = config.replace(restore_margin=config.restore_margin + config.restore_unsure_margin)
     sites = build_sites(text, spans, config)
     if report.verdict == "clean":
         # The fast tier calls the whole text clean: single-word suspects are unremarkable
@@ -667,6 +690,8 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
         if report.verdict == "clean":
             return False
         if s.kind == "injected_anchor":
+            if ":email:" in s.rule and report.verdict != "spun":
+                return False  # an address inside an honest e-mail or forum post is common
             return s.confidence >= config.restore_strong_evidence
         return s.kind == "foreign_fragment" and ":after_anchor" in s.rule
 
