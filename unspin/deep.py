@@ -29,16 +29,17 @@ from .config import DEFAULT, Config
 from .report import Report, Span
 
 #: Logistic weights on top of logit(fast score): intercept and one weight per feature.
-#: Fitted by ``python eval/run_restore.py --fit-deep`` (see EVAL.md, "Deep check").
+#: Fitted by ``python -m eval.fit_deep`` (see EVAL.md, "Deep check").
 WEIGHTS = {
-    # fitted 2026-11-29 by `python -m eval.fit_deep --per-class 50` on the documents the deep
-    # tier actually sees (fast score inside Config.deep_band): 50 clean + 50 spun dev windows,
-    # class-balanced; held-out test figures in EVAL.md ("Deep check")
-    "intercept": -8.822,
-    "logit_fast": 0.604,
-    "lm_bits_per_token": 1.359,
-    "lm_restore_gain": 0.391,
-    "lm_changes_per_100w": 0.469,
+    # refitted 2026-11-29 (second session, after the restorer changes) by
+    # `python -m eval.fit_deep --per-class 50` on the documents the deep tier actually sees
+    # (fast score inside Config.deep_band): 50 clean + 50 spun dev windows, class-balanced;
+    # held-out test figures in EVAL.md ("Deep check")
+    "intercept": -7.991,
+    "logit_fast": 0.306,
+    "lm_bits_per_token": 1.18,
+    "lm_restore_gain": 0.221,
+    "lm_changes_per_100w": 1.406,
 }
 
 
