@@ -3,6 +3,10 @@ restorer damages.
 
     python -m eval.run_restore [--windows 24] [--tortured 60] [--clean 24] [--seed 0]
                                [--out eval/out/restore.json] [--fit-deep]
+                               [--split dev|test] [--families F,G] [--set KEY=VALUE ...]
+
+``--split dev`` (and ``--set`` to try a Config value) is for development; reported figures use
+the default ``test``.
 
 Held-out data only: clean windows of the ``test`` split (EWT, GUM, PUD, read at run time from
 ../shared/data), spun by ``eval/spinner.py`` with each family, plus tortured phrases planted
