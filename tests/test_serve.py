@@ -381,3 +381,33 @@ def test_serve_command_answers_over_http():
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def test_preload_loads_the_model_once_before_the_first_restore(monkeypatch):
+    """``unspin serve`` preloads the model in the background; a restore that arrives meanwhile
+    waits for that load instead of starting a second one."""
+    _client_or_skip()
+    import unspin.lm
+    from unspin.serve import app as serve_app
+
+    calls = []
+
+    def slow_load():
+        calls.append("loading")  # the preload thread holds the restore lock from here on
+        time.sleep(0.3)
+        calls.append("load")
+
+    monkeypatch.setattr(serve_app, "restore_available", lambda: True)
+    monkeypatch.setattr(unspin.lm, "load", slow_load)
+    monkeypatch.setattr(unspin, "restore", lambda text, cfg=None: calls.append("restore") or Restoration(text, text, []))
+    app = serve_app.create_app(preload=True)
+    from fastapi.testclient import TestClient
+
+    deadline = time.time() + 5
+    while not calls and time.time() < deadline:
+        time.sleep(0.01)
+    r = TestClient(app).post("/v1/restore", json={"text": SPUN})
+    assert r.status_code == 200
+    app.state.preload.join(5)
+    assert calls == ["loading", "load", "restore"]
+    assert serve_app.create_app().state.preload is None  # the library default: no thread

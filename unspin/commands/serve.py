@@ -25,6 +25,8 @@ def register(sub) -> None:
         help="longest text one request may carry; longer ones get HTTP 413 (default 1,000,000)",
     )
     p.add_argument("-v", "--verbose", action="count", default=0, help="log every request (repeatable)")
+    p.add_argument("--no-preload", action="store_true",
+                   help="load the language model at the first restore instead of at start-up")
     p.set_defaults(func=run)
 
 
@@ -55,7 +57,7 @@ def run(args) -> int:
     max_chars = MAX_TEXT_CHARS if args.max_chars is None else args.max_chars
     if max_chars < 1:
         raise InputError(f"--max-chars must be at least 1, not {max_chars}")
-    app = create_app(max_text_chars=max_chars)
+    app = create_app(max_text_chars=max_chars, preload=not args.no_preload)
     sock = _listen(args.host, args.port)
     import unspin
 

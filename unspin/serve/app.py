@@ -34,6 +34,7 @@ import hashlib
 import importlib.resources
 import importlib.util
 import re
+import sys
 import threading
 
 from ..config import DEFAULT, Config
@@ -154,11 +155,30 @@ class _BodyLimit:
         await send({"type": "http.response.body", "body": payload})
 
 
-def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_CHARS):
+def _preload(lock: threading.Lock) -> None:
+    """Load the language model and the restorer's tables now (under the restore lock, so a
+    request that arrives meanwhile waits for this load instead of starting its own)."""
+    with lock:
+        if not restore_available():
+            return
+        try:
+            from ..lm import load
+            from ..restore import _sibling_index
+
+            load()
+            _sibling_index()
+        except Exception as exc:  # the first request will report the problem properly
+            print(f"unspin: could not preload the language model: {exc}", file=sys.stderr, flush=True)
+
+
+def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_CHARS, preload: bool = False):
     """Build the FastAPI application.
 
     ``config`` is passed to every ``check`` and ``restore`` call (default: ``Config()``).
     ``max_text_chars`` is the longest text one request may carry (HTTP 413 above it).
+    ``preload`` loads the language model in a background thread right away (``unspin serve``
+    does), so the first restore does not also wait for the model; the thread is
+    ``app.state.preload``.
     Raises :class:`~unspin.errors.MissingComponent` when the ``serve`` extra is not installed.
     """
     fastapi = requires("fastapi", "serve")
@@ -236,6 +256,10 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
     # One restore at a time: the model is loaded once (not by two racing first requests) and
     # its CPU threads are not oversubscribed. Checks run concurrently.
     restore_lock = threading.Lock()
+    app.state.preload = None
+    if preload:
+        app.state.preload = threading.Thread(target=_preload, args=(restore_lock,), name="unspin-preload", daemon=True)
+        app.state.preload.start()
     html = page_html()
     csp = _page_csp(html)
 
