@@ -66,7 +66,7 @@ def test_ray_resumes_a_job_the_local_engine_left_unfinished(tmp_path):
     scan(inputs, str(out), _opts("local"))
     # Leave the job as a killed run would: some shards never finished, one half-written.
     for name in ("part-00000-000002", "part-00001-000000", "part-00001-000004"):
-        os.remove(out / f"{name}.done")
+        os.remove(out / f"_{name}.done")
         os.replace(out / f"{name}.jsonl", out / f"{name}.jsonl.tmp")
     summary = scan(inputs, str(out), _opts("ray"))
     assert summary.resumed_shards == 7 and summary.processed == 5 + 5 + 3

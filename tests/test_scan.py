@@ -207,7 +207,7 @@ def test_txt_folder_with_a_binary_file(tmp_path):
     assert [r["unspin"].get("verdict") for r in rows] == ["clean", "spun", None, None]
     assert "binary" in rows[2]["unspin"]["error"]
     assert "max-record-bytes" in rows[3]["unspin"]["error"] and summary.errors == 2
-    assert (out / "part-00000-000000.done").exists()
+    assert (out / "_part-00000-000000.done").exists()
 
 
 # ------------------------------------------------------------------------------------ options
@@ -353,7 +353,7 @@ def test_killed_run_resumes_to_the_same_output(tmp_path):
     assert proc.returncode == -signal.SIGKILL
     parts = tmp_path / "out.jsonl.parts"
     done = sorted(p for p in os.listdir(parts) if p.endswith(".done"))
-    assert done == [f"part-00000-00000{k}.done" for k in range(3)]  # 36 documents = 3 whole shards
+    assert done == [f"_part-00000-00000{k}.done" for k in range(3)]  # 36 documents = 3 whole shards
     assert not out.exists() and any(p.endswith(".tmp") for p in os.listdir(parts))
 
     summary = scan([src], str(out), opts(shard_size=10, batch_size=4, workers=2))

@@ -11,9 +11,23 @@ Each output record is the input record with one added object ``unspin``: ``score
 ``restore=True``; ``error`` and ``source`` instead when the document could not be checked.
 Heavy dependencies (pyarrow, fastwarc, resiliparse, ray) load only when a format or engine
 needs them: ``pip install 'unspin[scan]'`` / ``'unspin[ray]'``.
+
+Submodules: ``readers`` (input formats), ``writers`` (shard formats, merge), ``shards`` (the
+output layout, manifest, lock and done markers that every batch job shares), ``process`` (one
+document), ``runner`` (the local engine), ``ray_engine``. Importing one of them does not load
+the others: the names below are loaded on first use.
 """
 
-from .options import ScanOptions, ScanSummary
-from .runner import scan
-
 __all__ = ["scan", "ScanOptions", "ScanSummary"]
+
+
+def __getattr__(name):
+    if name == "scan":
+        from .runner import scan
+
+        return scan
+    if name in ("ScanOptions", "ScanSummary"):
+        from . import options
+
+        return getattr(options, name)
+    raise AttributeError(f"module 'unspin.scan' has no attribute {name!r}")

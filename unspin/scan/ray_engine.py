@@ -24,12 +24,11 @@ from ..errors import UnspinError, requires
 from .options import COUNTERS, ScanOptions, ScanSummary
 from .process import DocProcessor
 from .readers import Source, count_records, iter_raw
+from .shards import progress_bar, shard_name, write_done
 from .writers import ShardWriter
 
 
 def plan_shards(sources: list[Source], options: ScanOptions, done: dict) -> list[dict]:
-    from .runner import shard_name
-
     specs = []
     for fi, source in enumerate(sources):
         n = count_records(source, exact=True) or 0
@@ -50,8 +49,6 @@ class ShardTask:
         self.processor = DocProcessor(options, config, as_dict=layout.fmt == "parquet")
 
     def __call__(self, row: dict) -> dict:
-        from .runner import finish_shard
-
         opts = self.options
         source = self.sources[row["file"]]
         start = row["shard"] * opts.shard_size
@@ -67,7 +64,7 @@ class ShardTask:
                 if out is not None:
                     writer.write(out)
             if writer is not None:
-                finish_shard(self.layout, row["name"], writer, counts)
+                write_done(self.layout, row["name"], writer, counts)
         except BaseException:
             if writer is not None:
                 writer.abort()
@@ -88,14 +85,11 @@ def _unspin_cause(exc: BaseException) -> UnspinError | None:
 
 def run_ray(sources: list[Source], layout, options: ScanOptions, config: Config, done: dict,
             summary: ScanSummary, log) -> None:
-    from .runner import Layout, _progress
-
     ray = requires("ray", "ray")
     requires("ray.data", "ray")
     # Tasks may run with another working directory (or on another node): use absolute paths.
     sources = [replace(s, path=os.path.abspath(s.path)) for s in sources]
-    layout = Layout(os.path.abspath(layout.folder), layout.fmt,
-                    None if layout.merged is None else os.path.abspath(layout.merged))
+    layout = layout.absolute()
     address = options.ray_address or os.environ.get("RAY_ADDRESS")
     started = False
     if not ray.is_initialized():
@@ -112,7 +106,7 @@ def run_ray(sources: list[Source], layout, options: ScanOptions, config: Config,
         if not specs:
             return
         log(f"ray: {len(specs)} shard(s) to run on {options.n_workers} actor(s)")
-        bar = _progress(options, None, 0)
+        bar = progress_bar(options.progress, None, 0, desc="unspin scan")
         start = time.perf_counter()
         ds = ray.data.from_items(specs, override_num_blocks=len(specs))
         ds = ds.map(ShardTask, fn_constructor_args=(sources, layout, options, config),

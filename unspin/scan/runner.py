@@ -1,17 +1,11 @@
-"""Running a scan job: shards, done markers, resuming, the local process pool, progress.
+"""Running a scan job: the local process pool, progress, and the entry point :func:`scan`.
 
-Layout. A job writes shards into a folder: the output folder itself, or ``OUTPUT.parts/`` next
-to an output *file*, which is merged from the shards at the end. Shard ``part-FFFFF-KKKKKK``
-holds the records of input file number ``FFFFF`` (in the order given) whose index lies in
-``[KKKKKK * shard_size, (KKKKKK + 1) * shard_size)``. Shard assignment depends only on the
-inputs, never on timing or the number of workers, so a resumed run writes the same shards as
-an uninterrupted one and the merged output is identical.
-
-Markers. A shard is written to ``*.tmp`` and renamed when whole; then ``part-...done`` is
-written with the shard's counts. On a rerun, shards with a done marker are skipped. The folder
-also holds ``_unspin_scan.json`` (the manifest: inputs and the options that change the output);
-a rerun whose manifest differs is refused, so two different jobs never mix. After a merge the
-shard files are removed and ``_merged`` is written; rerunning a finished job does nothing.
+The output layout, manifest, lock, done markers and merge are :mod:`unspin.scan.shards`'
+(shared with the other batch jobs). A scan's shard ``part-FFFFF-KKKKKK`` holds the records of
+input file number ``FFFFF`` (in the order given) whose index lies in
+``[KKKKKK * shard_size, (KKKKKK + 1) * shard_size)``; its done marker holds the shard's counts.
+Shard assignment depends only on the inputs, never on timing or the number of workers, so a
+resumed run writes the same shards as an uninterrupted one and the merged output is identical.
 
 Local engine. The parent process reads the inputs in order and hands batches of raw records
 to a pool of worker processes (``concurrent.futures.ProcessPoolExecutor``: a worker that dies
@@ -22,54 +16,23 @@ submission order and the parent writes them to the shard they belong to.
 
 from __future__ import annotations
 
-import json
 import multiprocessing
 import os
-import sys
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 
 from ..config import Config
 from ..errors import InputError, UnspinError
 from .options import COUNTERS, ScanOptions, ScanSummary
 from .process import DocProcessor
 from .readers import Source, count_records, detect, iter_raw
-from .writers import ShardWriter, extension, format_of, merge
+from .shards import Layout, ShardedOutput, plan_output, progress_bar, shard_name, sum_markers, write_done
+from .writers import ShardWriter
 
-MANIFEST = "_unspin_scan.json"
-MERGED = "_merged"
+JOB = "scan"
 MANIFEST_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where a job's shards and markers go."""
-
-    folder: str  # the shard folder
-    fmt: str  # output format of every shard
-    merged: str | None  # the output file the shards are merged into, or None
-
-    def shard_path(self, name: str) -> str:
-        return os.path.join(self.folder, name + extension(self.fmt))
-
-    def done_path(self, name: str) -> str:
-        return os.path.join(self.folder, name + ".done")
-
-
-def shard_name(file_index: int, shard_index: int) -> str:
-    return f"part-{file_index:05d}-{shard_index:06d}"
-
-
-def layout_for(output: str, options: ScanOptions) -> Layout:
-    fmt = format_of(output)
-    if fmt is not None and not os.path.isdir(output):
-        return Layout(output + ".parts", fmt, output)
-    fmt = options.output_format or "jsonl"
-    extension(fmt)  # validates
-    return Layout(output, fmt, None)
 
 
 def resolve_inputs(inputs: list[str]) -> list[Source]:
@@ -78,7 +41,8 @@ def resolve_inputs(inputs: list[str]) -> list[Source]:
     return [detect(p) for p in inputs]
 
 
-def _manifest(sources: list[Source], layout: Layout, options: ScanOptions, config: Config) -> dict:
+def manifest(sources: list[Source], layout: Layout, options: ScanOptions, config: Config) -> dict:
+    """What a scan's output depends on: a rerun with a different manifest is refused."""
     def size(path):
         if os.path.isdir(path):
             return None
@@ -89,122 +53,12 @@ def _manifest(sources: list[Source], layout: Layout, options: ScanOptions, confi
         "inputs": [{"path": os.path.abspath(s.path), "format": s.format, "size": size(s.path)} for s in sources],
         "format": layout.fmt,
         "options": options.job_fields(),
-        "config": json.loads(json.dumps(config.to_dict())),
+        "config": config.to_dict(),
     }
 
 
-def _write_json(path: str, data: dict) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-    os.replace(tmp, path)
-
-
-def _clear(folder: str) -> None:
-    """Remove a job's own files from ``folder`` (never anything else)."""
-    for name in os.listdir(folder):
-        if name.startswith("part-") or name in (MANIFEST, MERGED) or name.endswith(".tmp"):
-            os.remove(os.path.join(folder, name))
-
-
-def prepare(sources: list[Source], layout: Layout, options: ScanOptions, config: Config, log) -> dict[str, dict]:
-    """Create or check the shard folder; return the done markers already there (name -> counts)."""
-    manifest = _manifest(sources, layout, options, config)
-    if os.path.exists(layout.folder) and not os.path.isdir(layout.folder):
-        raise InputError(f"{layout.folder} exists and is not a folder")
-    os.makedirs(layout.folder, exist_ok=True)
-    mpath = os.path.join(layout.folder, MANIFEST)
-    if os.path.exists(mpath):
-        try:
-            with open(mpath, encoding="utf-8") as fh:
-                old = json.load(fh)
-        except (OSError, ValueError):
-            old = None
-        if old != manifest:
-            if not options.overwrite:
-                diff = sorted(k for k in manifest if old is None or old.get(k) != manifest[k])
-                raise InputError(
-                    f"{layout.folder} holds shards of a different scan (differs in: {', '.join(diff)}); "
-                    "use another output, or --overwrite to discard them"
-                )
-            log(f"discarding the earlier scan's shards in {layout.folder}")
-            _clear(layout.folder)
-    elif options.overwrite:
-        _clear(layout.folder)
-    elif any(n.startswith("part-") for n in os.listdir(layout.folder)):
-        raise InputError(f"{layout.folder} holds files that are not from an unspin scan with a manifest; "
-                         "use another output, or --overwrite")
-    _write_json(mpath, manifest)
-
-    merged_marker = os.path.join(layout.folder, MERGED)
-    if layout.merged and os.path.exists(merged_marker):
-        with open(merged_marker, encoding="utf-8") as fh:
-            info = json.load(fh)
-        if not (os.path.exists(layout.merged) and os.path.getsize(layout.merged) == info.get("size")):
-            log(f"{layout.merged} is missing or changed since it was merged; scanning again")
-            _clear(layout.folder)
-            _write_json(mpath, manifest)
-
-    done: dict[str, dict] = {}
-    merged_already = layout.merged and os.path.exists(merged_marker)
-    for name in sorted(os.listdir(layout.folder)):
-        if name.endswith(".tmp"):
-            os.remove(os.path.join(layout.folder, name))  # a shard cut short by a killed run
-            continue
-        if not (name.startswith("part-") and name.endswith(".done")):
-            continue
-        shard = name[: -len(".done")]
-        if not merged_already and not os.path.exists(layout.shard_path(shard)):
-            os.remove(os.path.join(layout.folder, name))  # marker without its shard: redo it
-            continue
-        try:
-            with open(os.path.join(layout.folder, name), encoding="utf-8") as fh:
-                done[shard] = json.load(fh)
-        except (OSError, ValueError):
-            os.remove(os.path.join(layout.folder, name))
-    return done
-
-
-def finish_shard(layout: Layout, name: str, writer: ShardWriter, counts: dict) -> None:
-    writer.close()
-    _write_json(layout.done_path(name), {**counts, "written": writer.count})
-
-
-def finalize(layout: Layout, summary: ScanSummary, log) -> None:
-    """Sum the done markers into ``summary``; merge the shards into the output file if asked."""
-    names = sorted(n[: -len(".done")] for n in os.listdir(layout.folder)
-                   if n.startswith("part-") and n.endswith(".done"))
-    totals = dict.fromkeys(COUNTERS, 0)
-    for name in names:
-        with open(layout.done_path(name), encoding="utf-8") as fh:
-            counts = json.load(fh)
-        for k in COUNTERS:
-            totals[k] += counts.get(k, 0)
-    summary.counts = totals
-    summary.shards = len(names)
-    if layout.merged is None:
-        summary.output = layout.folder
-        return
-    summary.output = layout.merged
-    marker = os.path.join(layout.folder, MERGED)
-    if os.path.exists(marker):
-        return
-    merge([layout.shard_path(n) for n in names], layout.merged, layout.fmt)
-    _write_json(marker, {"size": os.path.getsize(layout.merged), "shards": len(names)})
-    for n in names:
-        os.remove(layout.shard_path(n))
-    log(f"merged {len(names)} shard(s) into {layout.merged}")
-
-
 def _progress(options: ScanOptions, total: int | None, initial: int):
-    if not options.progress:
-        return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
-    return tqdm(total=total, initial=initial, unit="doc", dynamic_ncols=True, smoothing=0.1,
-                disable=None, file=sys.stderr, desc="unspin scan")
+    return progress_bar(options.progress, total, initial, desc="unspin scan")
 
 
 # ----------------------------------------------------------------------------- the local engine
@@ -271,7 +125,7 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
             kind, name, payload = inflight.popleft()
             if kind == "close":
                 if name in writers:
-                    finish_shard(layout, name, writers.pop(name), counts.pop(name))
+                    write_done(layout, name, writers.pop(name), counts.pop(name))
                 continue
             results = payload.result()
             writer = writers.get(name)
@@ -339,18 +193,21 @@ def scan(inputs: list[str], output: str, options: ScanOptions | None = None,
     config = config or Config()
     log = log or (lambda msg: None)
     sources = resolve_inputs(list(inputs))
-    layout = layout_for(output, options)
-    done = prepare(sources, layout, options, config, log)
+    layout = plan_output(output, [s.path for s in sources], options.output_format or "jsonl")
     summary = ScanSummary(workers=options.n_workers, engine=options.engine)
-    summary.resumed_shards = len(done)
-    merged_done = layout.merged is not None and os.path.exists(os.path.join(layout.folder, MERGED))
-    if not merged_done:
-        if options.engine == "ray":
-            from .ray_engine import run_ray
+    with ShardedOutput(layout, JOB, manifest(sources, layout, options, config),
+                       overwrite=options.overwrite, log=log) as out:
+        summary.resumed_shards = len(out.done)
+        if not out.finished:
+            if options.engine == "ray":
+                from .ray_engine import run_ray
 
-            run_ray(sources, layout, options, config, done, summary, log)
-        else:
-            run_local(sources, layout, options, config, done, summary)
-    finalize(layout, summary, log)
+                run_ray(sources, layout, options, config, out.done, summary, log)
+            else:
+                run_local(sources, layout, options, config, out.done, summary)
+        markers = out.markers()
+        summary.counts = sum_markers(markers, COUNTERS)
+        summary.shards = len(markers)
+        out.merge()
+    summary.output = layout.folder if layout.merged is None else layout.merged
     return summary
-

@@ -1,7 +1,8 @@
 """Shard writers (JSONL, gzip/zstd JSONL, Parquet) and the final merge.
 
-Every shard is written to ``<name>.tmp`` and renamed into place only when complete, so a shard
-file that exists is whole; the runner then writes the shard's done marker. Merging concatenates
+Every shard is written to ``.<name>.tmp`` (hidden from dataset readers) and renamed into place
+only when complete, so a shard file that exists is whole; the job then writes the shard's done
+marker (:func:`unspin.scan.shards.write_done`). Merging concatenates
 finished shards in shard order: JSONL shards byte for byte (gzip members and zstd frames may be
 concatenated), Parquet shards row group by row group under one unified schema.
 """
@@ -82,7 +83,8 @@ class ShardWriter:
     def __init__(self, path: str, fmt: str):
         self.path = path
         self.fmt = fmt
-        self.tmp = path + ".tmp"
+        folder, name = os.path.split(path)
+        self.tmp = os.path.join(folder, "." + name + ".tmp")
         self.count = 0
         self._rows: list[dict] = []
         self._fh = None
