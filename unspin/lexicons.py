@@ -40,13 +40,16 @@ from __future__ import annotations
 import gzip
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from .errors import UnspinError
 from .tokenize import words
 
 FORMAT = 1
+#: Most words the per-word caches (:func:`zipf`, :func:`word_pos`) keep; least recently used
+#: go first. About 10 MB at this size; the working vocabulary of a corpus fits.
+WORD_CACHE_SIZE = 1 << 16
 _REBUILD = "rebuild it with: python scripts/build_lexicons.py"
 _HEADER_RE = re.compile(r"^# unspin-lexicon (?P<fields>(?:\S+=\S*\s*)+)$")
 
@@ -212,7 +215,9 @@ def _stems(word: str) -> list[tuple[str, frozenset[str]]]:
     return out
 
 
-@cache
+# Bounded (issue 11): keyed by words from the input, so an unbounded cache grows with every
+# unseen word a long-running process (unspin serve, a scan worker) is sent.
+@lru_cache(maxsize=WORD_CACHE_SIZE)
 def word_pos(word: str) -> frozenset[str]:
     """WordNet parts of speech (letters from ``nvar``) of a lower-cased word.
 
@@ -235,7 +240,7 @@ def can_be_verb(word: str) -> bool:
     return "v" in word_pos(word)
 
 
-@cache
+@lru_cache(maxsize=WORD_CACHE_SIZE)  # bounded: keyed by input words (issue 11)
 def zipf(word: str) -> float:
     """wordfreq's Zipf frequency of ``word`` in English (0.0 if unseen), cached."""
     from wordfreq import zipf_frequency

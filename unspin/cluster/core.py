@@ -1,0 +1,110 @@
+"""The clustering pipeline on documents held in memory: fingerprints, LSH keys, candidate
+pairs, verification, clusters, sources. The ``unspin cluster`` job (:mod:`.job`) runs the
+same stages on corpora, with the per-document work in worker processes and the keys on disk.
+
+    >>> from unspin.cluster import cluster_texts
+    >>> marks = cluster_texts([original, spun_copy, unrelated])
+    >>> marks[1]["role"], marks[1]["source"]
+    ('copy', 0)
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..config import Config
+from .fingerprint import canonical_hashes
+from .group import annotations, choose_sources, components
+from .minhash import document_keys
+from .options import ClusterOptions
+from .verify import containment
+
+
+def candidate_pairs(keys: Sequence[np.ndarray], max_bucket: int) -> list[tuple[int, int]]:
+    """Document pairs ``(i, j)``, ``i < j``, that share at least one LSH key, sorted.
+
+    Buckets (documents sharing one key) larger than ``max_bucket`` are skipped."""
+    sizes = [len(k) for k in keys]
+    if sum(sizes) == 0:
+        return []
+    all_keys = np.concatenate([k for k in keys if len(k)])
+    docs = np.repeat(np.arange(len(keys), dtype=np.int64), sizes)
+    return pairs_from_buckets(all_keys, docs, max_bucket)
+
+
+def pairs_from_buckets(all_keys: np.ndarray, docs: np.ndarray, max_bucket: int) -> list[tuple[int, int]]:
+    """Pairs of documents sharing a key, from parallel arrays of (key, document)."""
+    if len(all_keys) == 0:
+        return []
+    order = np.argsort(all_keys, kind="stable")
+    k = all_keys[order]
+    d = docs[order]
+    bounds = np.flatnonzero(np.diff(k)) + 1
+    starts = np.concatenate(([0], bounds))
+    ends = np.concatenate((bounds, [len(k)]))
+    sizes = ends - starts
+    pairs: set[tuple[int, int]] = set()
+    for s, e in zip(starts[(sizes >= 2) & (sizes <= max_bucket)], ends[(sizes >= 2) & (sizes <= max_bucket)]):
+        members = sorted(set(d[s:e].tolist()))
+        for x in range(len(members)):
+            for y in range(x + 1, len(members)):
+                pairs.add((members[x], members[y]))
+    return sorted(pairs)
+
+
+def verify_pairs(pairs: Iterable[tuple[int, int]], tokens: Callable[[int], np.ndarray],
+                 options: ClusterOptions) -> list[tuple[int, int, float]]:
+    """The pairs whose in-order containment reaches ``options.threshold``, with it."""
+    out = []
+    for a, b in pairs:
+        c = containment(tokens(a), tokens(b), options.min_run)
+        if c >= options.threshold:
+            out.append((a, b, c))
+    return out
+
+
+def spun_scores(texts: Sequence[str], indexes: Iterable[int], config: Config | None = None) -> dict[int, float | None]:
+    """The fast tier's spun score of the given documents (``None``: not applicable)."""
+    from .. import check
+
+    return {i: check(texts[i], config).score for i in indexes}
+
+
+def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
+                  dates: Sequence[str | None] | None = None, options: ClusterOptions | None = None,
+                  config: Config | None = None, backend: str = "rensa") -> list[dict]:
+    """Cluster ``texts``; return the ``cluster`` object of each (see :mod:`unspin.cluster`).
+
+    ``ids`` name the documents in the ``source`` field (default: their positions); ``dates``
+    (ISO strings, or None) break ties between equally clean candidate sources."""
+    options = options or ClusterOptions()
+    n = len(texts)
+    ids = list(range(n)) if ids is None else list(ids)
+    dates = [None] * n if dates is None else list(dates)
+    toks = [canonical_hashes(t) for t in texts]
+    keys = document_keys(toks, options, backend)
+    pairs = candidate_pairs(keys, options.max_bucket)
+    verified = verify_pairs(pairs, lambda i: toks[i], options)
+    clusters = components(n, [(a, b) for a, b, _ in verified])
+    members = [i for c in clusters for i in c]
+    scores = spun_scores(texts, members, config)
+    fixed = {i: fixed_count(texts[i]) for i in members}
+    sources = choose_sources(clusters, scores.get, fixed.get, lambda i: dates[i])
+    known = {(a, b): c for a, b, c in verified}
+
+    def similarity(i: int, src: int) -> float:
+        key = (min(i, src), max(i, src))
+        if key in known:
+            return known[key]
+        return containment(toks[i], toks[src], options.min_run)
+
+    return annotations(n, clusters, sources, similarity, ids)
+
+
+def fixed_count(text: str) -> int:
+    """Canonical tokens of ``text`` kept literally (names, numbers, URLs, rare terms)."""
+    from .fingerprint import canonical_forms
+
+    return sum(1 for f in canonical_forms(text) if f[3])

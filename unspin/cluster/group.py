@@ -1,0 +1,77 @@
+"""From verified pairs to clusters, and the choice of each cluster's source.
+
+Documents joined by a verified pair (containment at or above the threshold) form a cluster
+(connected components). The **source** is the member least likely to be spun: lowest spun
+score from :func:`unspin.check` (a document the detector cannot score counts as 1.0), then
+the most fixed tokens (names, numbers, rare terms: a spinner adds none), then the earliest
+date when the input has one, then the input order. Every other member is a ``copy`` of it;
+a document with no partner is ``unique``. Clustering never calls a page spun: the verdict
+is the detector's alone.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+
+class UnionFind:
+    def __init__(self, n: int):
+        self.parent = list(range(n))
+
+    def find(self, x: int) -> int:
+        p = self.parent
+        while p[x] != x:
+            p[x] = p[p[x]]
+            x = p[x]
+        return x
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            if ra < rb:
+                ra, rb = rb, ra
+            self.parent[ra] = rb  # the smaller index is the root: deterministic
+
+
+def components(n: int, pairs: Sequence[tuple[int, int]]) -> list[list[int]]:
+    """Connected components of size >= 2, each sorted, ordered by their first member."""
+    uf = UnionFind(n)
+    for a, b in pairs:
+        uf.union(a, b)
+    groups: dict[int, list[int]] = {}
+    for a, b in pairs:
+        for x in (a, b):
+            groups.setdefault(uf.find(x), [])
+    for i in range(n):
+        r = uf.find(i)
+        if r in groups:
+            groups[r].append(i)
+    return sorted((sorted(set(g)) for g in groups.values()), key=lambda g: g[0])
+
+
+def source_key(score: float | None, n_fixed: int, date: str | None, index: int) -> tuple:
+    """Sort key: the smallest is the most source-like member."""
+    return (1.0 if score is None else float(score), -n_fixed, date is None, date or "", index)
+
+
+def choose_sources(clusters: list[list[int]], score_of: Callable[[int], float | None],
+                   fixed_of: Callable[[int], int], date_of: Callable[[int], str | None]) -> list[int]:
+    """The source member of each cluster."""
+    return [min(c, key=lambda i: source_key(score_of(i), fixed_of(i), date_of(i), i)) for c in clusters]
+
+
+def annotations(n: int, clusters: list[list[int]], sources: list[int],
+                similarity: Callable[[int, int], float], ids: Sequence[object]) -> list[dict]:
+    """The ``cluster`` object of every document: id, role, source, similarity, size.
+
+    The cluster id is the input position of its first member (stable across runs)."""
+    out = [{"id": None, "role": "unique", "source": None, "similarity": None, "size": 1} for _ in range(n)]
+    for members, src in zip(clusters, sources):
+        cid = members[0]
+        for i in members:
+            if i == src:
+                out[i] = {"id": cid, "role": "source", "source": None, "similarity": None, "size": len(members)}
+            else:
+                out[i] = {"id": cid, "role": "copy", "source": ids[src],
+                          "similarity": round(similarity(i, src), 4), "size": len(members)}
+    return out

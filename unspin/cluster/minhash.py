@@ -1,0 +1,130 @@
+"""MinHash signatures of canonical shingles, window by window, and their LSH band keys.
+
+A document's canonical tokens (:mod:`unspin.cluster.fingerprint`) are shingled (``shingle``
+tokens each, hashed together), the shingles cut into windows of ``window`` shingles that
+overlap by half, and each window gets a MinHash signature of ``num_perm`` values from
+**rensa** (a maintained Rust MinHash; ``pip install 'unspin[cluster]'``). datasketch can be
+used instead (``backend="datasketch"``) for comparison; it gives the same kind of signature,
+about ten times slower (BENCHMARKS.md). The signature is cut into ``bands`` bands; each band
+becomes one 64-bit key, and two documents that share any key are a candidate pair.
+Everything is deterministic: the same text gives the same keys in every process.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import requires
+from .options import ClusterOptions
+
+_M1 = np.uint64(0x9E3779B97F4A7C15)
+_M2 = np.uint64(0xBF58476D1CE4E5B9)
+_M3 = np.uint64(0x94D049BB133111EB)
+
+
+def _mix(x: np.ndarray) -> np.ndarray:
+    """splitmix64's finaliser, elementwise (wrapping uint64 arithmetic)."""
+    with np.errstate(over="ignore"):
+        x = x ^ (x >> np.uint64(30))
+        x = x * _M2
+        x = x ^ (x >> np.uint64(27))
+        x = x * _M3
+        return x ^ (x >> np.uint64(31))
+
+
+def shingles(tokens: np.ndarray, k: int) -> np.ndarray:
+    """Hashes of the ``k``-token shingles of ``tokens`` (one shingle of all tokens when there
+    are fewer than ``k``; none for an empty document)."""
+    n = len(tokens)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    if n < k:
+        k = n
+    with np.errstate(over="ignore"):
+        h = tokens[: n - k + 1].copy()
+        for j in range(1, k):
+            h = _mix(h * _M1 + tokens[j: n - k + 1 + j])
+    return h
+
+
+def window_starts(m: int, window: int) -> list[int]:
+    """Starts of the windows over ``m`` shingles: every ``window // 2``, the last one flush
+    with the end, so every shingle is in a window and windows overlap by about half."""
+    if m <= window:
+        return [0] if m else []
+    step = max(1, window // 2)
+    starts = list(range(0, m - window + 1, step))
+    if starts[-1] != m - window:
+        starts.append(m - window)
+    return starts
+
+
+def _flat_windows(shingle_arrays: list[np.ndarray], window: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    parts: list[np.ndarray] = []
+    offsets = [0]
+    counts: list[int] = []
+    for sh in shingle_arrays:
+        starts = window_starts(len(sh), window)
+        counts.append(len(starts))
+        for s in starts:
+            piece = sh[s: s + window]
+            parts.append(piece)
+            offsets.append(offsets[-1] + len(piece))
+    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
+    return flat, np.asarray(offsets, dtype=np.uint64), counts
+
+
+def window_signatures(token_arrays: list[np.ndarray], options: ClusterOptions,
+                      backend: str = "rensa") -> list[np.ndarray]:
+    """For each document, a ``(windows, num_perm)`` uint64 array of MinHash values (zero rows
+    for a document without tokens). One library call per batch of documents."""
+    shs = [shingles(t, options.shingle) for t in token_arrays]
+    flat, offsets, counts = _flat_windows(shs, options.window)
+    total = sum(counts)
+    if total == 0:
+        matrix = np.zeros((0, options.num_perm), dtype=np.uint64)
+    elif backend == "rensa":
+        rensa = requires("rensa", "cluster")
+        digests = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, options.num_perm, options.seed)
+        matrix = np.array(digests.to_rows(), dtype=np.uint64)
+    elif backend == "datasketch":
+        datasketch = requires("datasketch", "cluster")
+        rows = [flat[int(offsets[i]): int(offsets[i + 1])] for i in range(total)]
+        mhs = datasketch.MinHash.bulk(rows, num_perm=options.num_perm, seed=options.seed % (1 << 32),
+                                      hashfunc=int, scheme="affine64")
+        matrix = np.array([m.hashvalues for m in mhs], dtype=np.uint64)
+    else:
+        raise ValueError(f"unknown MinHash backend {backend!r} (rensa or datasketch)")
+    out = []
+    pos = 0
+    for c in counts:
+        out.append(matrix[pos: pos + c])
+        pos += c
+    return out
+
+
+def band_keys(signature: np.ndarray, options: ClusterOptions) -> np.ndarray:
+    """The distinct LSH keys of one document (all windows, all bands), sorted, uint64.
+
+    A key hashes one band's rows together with the band's number, so the same values in two
+    different bands never collide."""
+    if len(signature) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    b, r = options.bands, options.rows
+    rows = signature.reshape(len(signature), b, r)
+    with np.errstate(over="ignore"):
+        key = np.broadcast_to(np.arange(1, b + 1, dtype=np.uint64) * _M1, rows.shape[:2]).copy()
+        for j in range(r):
+            key = _mix(key * _M1 + rows[:, :, j])
+    return np.unique(key.ravel())
+
+
+def document_keys(token_arrays: list[np.ndarray], options: ClusterOptions,
+                  backend: str = "rensa") -> list[np.ndarray]:
+    """LSH keys of each document; documents under ``options.min_tokens`` tokens get none."""
+    keep = [i for i, t in enumerate(token_arrays) if len(t) >= options.min_tokens]
+    sigs = window_signatures([token_arrays[i] for i in keep], options, backend)
+    out = [np.zeros(0, dtype=np.uint64) for _ in token_arrays]
+    for i, sig in zip(keep, sigs):
+        out[i] = band_keys(sig, options)
+    return out

@@ -1,0 +1,62 @@
+"""The settings of a clustering job, each with its default and what moving it costs."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ClusterOptions:
+    """How fingerprints are shingled, hashed, bucketed and verified.
+
+    The defaults were chosen on synthetic spins of clean windows (EVAL.md, "Clustering and
+    tracing"); the development set was only used to report figures.
+    """
+
+    #: Canonical tokens per shingle. Shorter shingles survive more word swaps (higher
+    #: recall) and collide more often by chance (more candidate pairs to verify).
+    shingle: int = 3
+    #: Shingles per MinHash window. A document is hashed window by window (windows overlap
+    #: by half), so a short source quoted inside a long copy still shares whole windows with
+    #: it: containment, not Jaccard similarity of whole documents, is what LSH then finds.
+    window: int = 32
+    #: MinHash permutations per window (rensa's RMinHash).
+    num_perm: int = 64
+    #: LSH bands; ``num_perm / bands`` rows each. More bands: higher recall, more candidates.
+    bands: int = 16
+    #: Documents with fewer canonical tokens than this are not clustered (``unique``): a
+    #: title or a stub has too little that survives spinning to be matched safely.
+    min_tokens: int = 12
+    #: In-order containment (share of the shorter text's canonical tokens found, in order, in
+    #: runs of at least ``min_run`` tokens, in the other) at or above which two documents are
+    #: linked. Lower finds more heavily spun copies and links more near-topic pages.
+    threshold: float = 0.5
+    #: Shortest run of matching canonical tokens that counts towards containment; runs of one
+    #: token are mostly chance (two pages on one topic share single words).
+    min_run: int = 2
+    #: Buckets with more documents than this are skipped (boilerplate shared by thousands of
+    #: pages); they would make verification quadratic.
+    max_bucket: int = 100
+    #: MinHash seed (every process must use the same one).
+    seed: int = 20260
+
+    @property
+    def rows(self) -> int:
+        return self.num_perm // self.bands
+
+    def __post_init__(self):
+        from ..errors import InputError
+
+        if self.shingle < 1 or self.window < 1 or self.min_tokens < 1 or self.min_run < 1:
+            raise InputError("shingle, window, min_tokens and min_run must be at least 1")
+        if self.bands < 1 or self.num_perm % self.bands:
+            raise InputError(f"num_perm ({self.num_perm}) must be a multiple of bands ({self.bands})")
+        if not 0.0 < self.threshold <= 1.0:
+            raise InputError("threshold must be in (0, 1]")
+
+    def replace(self, **changes) -> "ClusterOptions":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
