@@ -33,14 +33,15 @@ _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+){3,}$")  # four or more parts: "bes
 _NON_LATIN = re.compile(r"[\u0400-\u04ff\u0600-\u06ff\u0590-\u05ff\u0e00-\u0e7f\u3040-\u30ff\u4e00-\u9fff\uac00-\ud7af]")
 
 
-@functools.cache
+# Bounded (issue 11): both caches are keyed by words from the input.
+@functools.lru_cache(maxsize=1 << 16)
 def _zipf_en(word: str) -> float:
     from .lexicons import zipf
 
     return zipf(word)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=1 << 16)
 def foreign_language_of(word: str) -> str | None:
     """The language ``word`` most likely belongs to if it is clearly not English, else None."""
     w = word.lower()
