@@ -72,17 +72,62 @@ def read_input(path: str) -> tuple[str, list[str]]:
         return decode(data, source)
 
 
-_TAG = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|</?[A-Za-z][^<>]{0,2000}>", re.S | re.I)
+# Markup is found by a small scanner rather than one regular expression: with
+# ``<!--.*?-->|<(script|style)\b.*?</\1\s*>|...`` every unclosed "<script" or "<!--" made the
+# engine read to the end of the text, so ``'<script>x ' * n`` took quadratic time. The
+# scanner finds the same spans as that expression (tests/test_robustness.py compares them)
+# and remembers when no closing "-->" or "</script>" is left, so each character is read a
+# bounded number of times.
+_TAG_START = re.compile(r"<(?:!--|(script|style)\b|/?[A-Za-z])", re.I)
+_TAG_CLOSE = {name: re.compile(rf"</{name}\s*>", re.I) for name in ("script", "style")}
+_PLAIN_TAG = re.compile(r"</?[A-Za-z][^<>]{0,2000}>")
+
+
+def tag_spans(text: str):
+    """Yield ``(start, end)`` of each comment, script or style element and tag in ``text``,
+    left to right and not overlapping. An unclosed comment is not markup; an unclosed
+    ``<script>`` counts as a tag on its own."""
+    pos = 0
+    unclosed: set[str] = set()  # "--" or a tag name with no closing left after ``pos``
+    while True:
+        m = _TAG_START.search(text, pos)
+        if m is None:
+            return
+        start, end = m.start(), -1
+        if m.group().startswith("<!"):
+            if "--" not in unclosed:
+                end = text.find("-->", start + 4)
+                if end < 0:
+                    unclosed.add("--")
+                else:
+                    end += 3
+        else:
+            name = (m.group(1) or "").lower()
+            if name and name not in unclosed:
+                close = _TAG_CLOSE[name].search(text, m.end())
+                if close is None:
+                    unclosed.add(name)
+                else:
+                    end = close.end()
+            if end < 0:
+                plain = _PLAIN_TAG.match(text, start)
+                if plain is not None:
+                    end = plain.end()
+        if end < 0:
+            pos = start + 1
+        else:
+            yield start, end
+            pos = end
 
 
 def looks_like_html(text: str) -> bool:
     """True when markup makes up a noticeable part of the text (at least 3 tags and 5% of
     the characters)."""
     head = text[:200_000]
-    tags = _TAG.findall(head)
-    if len(tags) < 3:
+    spans = list(tag_spans(head))
+    if len(spans) < 3:
         return False
-    tag_chars = sum(m.end() - m.start() for m in _TAG.finditer(head))
+    tag_chars = sum(end - start for start, end in spans)
     return tag_chars / max(len(head), 1) >= 0.05
 
 
@@ -90,8 +135,10 @@ def mask_html(text: str) -> str:
     """Blank out tags, comments, scripts and styles with spaces of the same length, so the
     prose can be read while offsets still point into the text as given."""
 
-    def blank(m: re.Match) -> str:
-        s = m.group()
-        return "".join("\n" if c == "\n" else " " for c in s)
-
-    return _TAG.sub(blank, text)
+    out, pos = [], 0
+    for start, end in tag_spans(text):
+        out.append(text[pos:start])
+        out.append("".join("\n" if c == "\n" else " " for c in text[start:end]))
+        pos = end
+    out.append(text[pos:])
+    return "".join(out)

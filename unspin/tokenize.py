@@ -1,7 +1,11 @@
 """Tokenising: words with character offsets, sentence boundaries, and input normalisation.
 
 Offsets always refer to the text as given, so spans found on tokens point back into it.
-The tokeniser is a single compiled regular expression: linear time, no backtracking traps.
+The tokeniser is a single compiled regular expression, written so that every attempt at a
+position does bounded work: an e-mail's local part is at most 64 characters (RFC 5321) and
+consumed possessively, a host name has at most 16 labels, and a run of sentence-ending
+punctuation is tried once, at its start. Without these bounds ``'a.' * n`` or ``'a_' * n``
+made the regex engine rescan the rest of the run at every position (quadratic time).
 """
 
 from __future__ import annotations
@@ -11,8 +15,17 @@ from dataclasses import dataclass
 
 # URLs and domain-like tokens first, so "example-brides.org" stays one token.
 _URL = r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
-_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24})(?:/[^\s<>\"'()\[\]]*)?(?![\w.])"
-_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+#: Host labels per domain token. DNS allows up to 127; a bound keeps a failed attempt (a long
+#: dotted run with no top-level domain at its end) from costing the length of the run. A label
+#: (1-63 letters, digits or hyphens, not starting or ending with a hyphen) is read possessively:
+#: it can only end at the next ".", so there is nothing to backtrack into.
+MAX_LABELS = 16
+_DOMAIN = (
+    r"(?:(?=[A-Za-z0-9])[A-Za-z0-9-]{1,63}+(?<=[A-Za-z0-9])\.){1,%d}(?:[A-Za-z]{2,24})(?:/[^\s<>\"'()\[\]]*+)?(?![\w.])"
+    % MAX_LABELS
+)
+# The local part is consumed possessively ("@" is not in its class, so nothing is lost).
+_EMAIL = r"[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)+"
 _NUMBER = r"\d+(?:[.,:/-]\d+)*(?:st|nd|rd|th|s)?"
 # Words: letters with inner apostrophes (both ' and ’) and hyphens.
 _WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
@@ -20,7 +33,9 @@ _TOKEN_RE = re.compile(
     rf"(?P<url>{_URL})|(?P<email>{_EMAIL})|(?P<domain>{_DOMAIN})|(?P<num>{_NUMBER})|(?P<word>{_WORD})|(?P<punct>[^\w\s])",
     re.UNICODE,
 )
-_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n\s*\n")
+# Tried only at the start of a run of sentence-ending marks (the lookbehind): a later start in
+# the same run would end at the same place and fail or succeed the same way.
+_SENT_END = re.compile(r"(?<![.!?…])[.!?…]++[\"'”’)\]]*+(?=\s|$)|\n\s*\n")
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,114 @@
+"""Hostile and odd input: crafted text that used to take quadratic time, and text that is not
+valid Unicode (lone surrogates). Timing figures are in BENCHMARKS.md ("Crafted input
+(issue 11)"); these tests only bound the time generously, so a regression to quadratic
+behaviour (hours at 200k characters) fails while a slow machine does not."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+hypothesis = pytest.importorskip("hypothesis", reason="needs hypothesis (pip install -e '.[dev]')")
+from hypothesis import example, given, settings, strategies as st  # noqa: E402
+
+import unspin  # noqa: E402
+from unspin import tokenize as tk  # noqa: E402
+from unspin.textio import tag_spans  # noqa: E402
+
+# --- the regular expressions as they were before issue 11, kept as the reference the linear
+# versions must agree with on short inputs (where their bounds cannot bind) ---
+_OLD_URL = r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
+_OLD_DOMAIN = r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,24})(?:/[^\s<>\"'()\[\]]*)?(?![\w.])"
+_OLD_EMAIL = r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"
+_OLD_NUMBER = r"\d+(?:[.,:/-]\d+)*(?:st|nd|rd|th|s)?"
+_OLD_WORD = r"[^\W\d_]+(?:['’\-][^\W\d_]+)*"
+OLD_TOKEN_RE = re.compile(
+    rf"(?P<url>{_OLD_URL})|(?P<email>{_OLD_EMAIL})|(?P<domain>{_OLD_DOMAIN})|(?P<num>{_OLD_NUMBER})|(?P<word>{_OLD_WORD})|(?P<punct>[^\w\s])"
+)
+OLD_SENT_END = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s|$)|\n\s*\n")
+OLD_TAG = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|</?[A-Za-z][^<>]{0,2000}>", re.S | re.I)
+
+# Short strings over an alphabet that exercises every alternative: at most 33 characters, so
+# no host name reaches tokenize.MAX_LABELS labels and no local part 64 characters.
+_TOKEN_ALPHABET = list("aZ1._-@+/:'’ \n!?…\")é") + ["com", "www.", "http://", "co", "st", "xn--", "@a.co", "b.org"]
+token_texts = st.lists(st.sampled_from(_TOKEN_ALPHABET), max_size=24).map("".join).filter(lambda s: len(s) <= 33)
+
+_TAG_ALPHABET = ["<", ">", "!", "-", "/", " ", "\n", "x", "a", "<!--", "-->", "<script", "<SCRIPT", "</script>",
+                 "</Script >", "</script", "<style>", "</style>", "<scripts>", "<b>", "</b>", "<1>"]
+tag_texts = st.lists(st.sampled_from(_TAG_ALPHABET), max_size=30).map("".join)
+
+
+#: Inputs where a shortcut that is not equivalent (a lookbehind that refuses to start a token
+#: inside a run) would tokenise differently; random search rarely builds them.
+TOKEN_EDGE_CASES = ["a@b.c+d@e.f", "..a.com", "a..b.org", "-abc.com", "a.com-x.o1", "see example.com. Then",
+                    "x-y.co_", "www.a.b", "e.g. x", "1.5million.com", "foo@bar.com.", "a" * 63 + ".com"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(token_texts)
+def test_tokeniser_agrees_with_the_old_regex(text):
+    old = [(m.group(), m.start(), m.end(), m.lastgroup) for m in OLD_TOKEN_RE.finditer(text)]
+    new = [(t.text, t.start, t.end, t.kind) for t in tk.tokenize(text)]
+    assert new == old
+
+
+@pytest.mark.parametrize("text", TOKEN_EDGE_CASES)
+def test_tokeniser_edge_cases_agree_with_the_old_regex(text):
+    test_tokeniser_agrees_with_the_old_regex.hypothesis.inner_test(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(list("a .!?…\"')\n")), max_size=30).map("".join))
+def test_sentence_ends_agree_with_the_old_regex(text):
+    assert [m.span() for m in tk._SENT_END.finditer(text)] == [m.span() for m in OLD_SENT_END.finditer(text)]
+
+
+@settings(max_examples=400, deadline=None)
+@given(tag_texts)
+def test_markup_scanner_agrees_with_the_old_regex(text):
+    assert list(tag_spans(text)) == [m.span() for m in OLD_TAG.finditer(text)]
+
+
+def test_bounds_only_change_absurd_tokens():
+    # what the bounds give up, written down: a 17-label host name is no longer one token,
+    # and a 65-character local part is not an e-mail address
+    host = "a." * 17 + "com"
+    assert tk.tokenize(host)[-1].text == "a." * 15 + "a.com"
+    assert [t.kind for t in tk.tokenize("x" * 65 + "@example.org")][:2] == ["word", "punct"]
+    assert [t.kind for t in tk.tokenize("x" * 64 + "@example.org")] == ["email"]
+
+
+#: The shapes from issue 11 (each took minutes to hours at 200k characters), and more of the
+#: same kind: unclosed comments and styles, runs of sentence-ending marks, quotes.
+CRAFTED = ["a.", "1a", "a_", "a.b.c.d.e.f.g", "<script>x ", "<!--", "<style>", "a@", ".", "?!", "“"]
+
+
+def test_crafted_input_runs_in_linear_time():
+    """Every shape at 200,000 characters, in one child process with a generous limit (the
+    whole set takes about 15 s on the project's 2-core machine; before the fix the
+    first shape alone took hours)."""
+    code = textwrap.dedent(
+        """
+        import json, sys, unspin
+        out = {}
+        for shape in json.loads(sys.argv[1]):
+            text = shape * (200_000 // len(shape))
+            r = unspin.check(text)
+            out[shape] = [r.verdict, r.reason, len(r.spans)]
+        print(json.dumps(out))
+        """
+    )
+    proc = subprocess.run([sys.executable, "-c", code, json.dumps(CRAFTED)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert set(out) == set(CRAFTED)
+    for shape, (verdict, reason, _) in out.items():
+        assert verdict in unspin.VERDICTS, shape
+        assert reason, shape
+    # none of these is prose a spinner made
+    assert all(v != "spun" for v, _, _ in out.values()), out
