@@ -22,7 +22,7 @@ from . import __version__
 from .errors import UnspinError
 
 #: Subcommand modules, in the order ``unspin --help`` lists them.
-COMMANDS = ["check", "restore", "models", "scan", "serve"]
+COMMANDS = ["check", "restore", "models", "scan", "cluster", "trace", "index", "serve"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -90,8 +90,9 @@ def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
     clusters = components(n, [(a, b) for a, b, _ in verified])
     members = [i for c in clusters for i in c]
     scores = spun_scores(texts, members, config)
-    fixed = {i: fixed_count(texts[i]) for i in members}
-    sources = choose_sources(clusters, scores.get, fixed.get, lambda i: dates[i])
+    stats = {i: form_stats(texts[i]) for i in members}
+    sources = choose_sources(clusters, scores.get, lambda i: stats[i][0], lambda i: dates[i],
+                             lambda i: stats[i][1])
     known = {(a, b): c for a, b, c in verified}
 
     def similarity(i: int, src: int) -> float:
@@ -103,8 +104,8 @@ def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
     return annotations(n, clusters, sources, similarity, ids)
 
 
-def fixed_count(text: str) -> int:
-    """Canonical tokens of ``text`` kept literally (names, numbers, URLs, rare terms)."""
-    from .fingerprint import canonical_forms
+def form_stats(text: str) -> tuple[int, float]:
+    """(fixed tokens, share of swappable content words) of ``text``: see :mod:`.group`."""
+    from .fingerprint import canonical_forms, stats
 
-    return sum(1 for f in canonical_forms(text) if f[3])
+    return stats(canonical_forms(text), text)

@@ -51,6 +51,16 @@ _MORE_FUNCTION = frozenset(
 
 
 @cache
+def filler_words() -> frozenset[str]:
+    """Words of known spinner-filler patterns that are not function words (``brand``,
+    ``definitely``, ``keen``): counted as swapped when a source is chosen."""
+    filler = set()
+    for sig in signatures():
+        filler.update(w.lower() for w in sig.pattern)
+    return frozenset(filler - FUNCTION_WORDS - _MORE_FUNCTION)
+
+
+@cache
 def dropped_words() -> frozenset[str]:
     """Function words plus every word of a known spinner-filler pattern."""
     filler = set()
@@ -142,25 +152,27 @@ _SCAN_RE = re.compile(
 
 
 @lru_cache(maxsize=1 << 18)
-def _form(tok: str, sentence_start: bool) -> tuple[str, bool] | None:
-    """(canonical form, fixed) of one word token, or None when it is dropped."""
+def _form(tok: str, sentence_start: bool) -> tuple[str, bool, bool] | None:
+    """(canonical form, fixed, swappable) of one word token, or None when it is dropped.
+    ``swappable``: the word has a more frequent thesaurus synonym (what a spinner puts in)."""
     if "." in tok or "/" in tok:
-        return "@" + tok.lower().rstrip("/"), True
+        return "@" + tok.lower().rstrip("/"), True, False
     low = tok.lower().replace("’", "'")
     if low in dropped_words() or len(low) < 2:
         return None
     if tok[:1].isupper() and not sentence_start:
-        return "^" + low, True
+        return "^" + low, True, False
     lemma = _lemma(low)
     cls = synonym_class(low)
-    if cls == lemma and _top_synonym(lemma) is None and lexicons.zipf(low) < RARE_ZIPF:
-        return "~" + lemma, True
-    return "=" + cls, False
+    if cls == lemma and lexicons.zipf(low) < RARE_ZIPF:
+        return "~" + lemma, True, False
+    return "=" + cls, False, cls != lemma
 
 
-def canonical_forms(text: str) -> list[tuple[str, int, int, bool]]:
-    """``(form, start, end, fixed)`` for every canonical token of ``text``, in order."""
-    out: list[tuple[str, int, int, bool]] = []
+def canonical_forms(text: str) -> list[tuple[str, int, int, bool, bool]]:
+    """``(form, start, end, fixed, swappable)`` for every canonical token of ``text``, in order
+    (``swappable``: a content word with a more frequent synonym)."""
+    out: list[tuple[str, int, int, bool, bool]] = []
     sentence_start = True
     for m in _SCAN_RE.finditer(text):
         kind = m.lastgroup
@@ -168,13 +180,31 @@ def canonical_forms(text: str) -> list[tuple[str, int, int, bool]]:
             f = _form(m.group(), sentence_start)
             sentence_start = False
             if f is not None:
-                out.append((f[0], m.start(), m.end(), f[1]))
+                out.append((f[0], m.start(), m.end(), f[1], f[2]))
         elif kind == "end":
             sentence_start = True
         else:
             sentence_start = False
-            out.append(("#" + m.group() if kind == "num" else "@" + m.group().lower(), m.start(), m.end(), True))
+            out.append(("#" + m.group() if kind == "num" else "@" + m.group().lower(), m.start(), m.end(), True, False))
     return out
+
+
+def stats(forms: list[tuple[str, int, int, bool, bool]], text: str | None = None) -> tuple[int, float]:
+    """(fixed tokens, swapped share) of canonical forms: the share of the content words that
+    are swappable, counting the words of spinner filler in ``text`` (when given) as swapped
+    content words too."""
+    fixed = sum(1 for f in forms if f[3])
+    content = len(forms) - fixed
+    swapped = sum(1 for f in forms if f[4])
+    if text is not None:
+        fill = filler_words()
+        n = sum(1 for m in _FILLER_RE.finditer(text) if m.group().lower() in fill)
+        swapped += n
+        content += n
+    return fixed, (swapped / content if content else 0.0)
+
+
+_FILLER_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
 def canonical_hashes(text: str) -> np.ndarray:
