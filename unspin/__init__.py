@@ -37,7 +37,17 @@ def check(text: str, config: Config | None = None) -> Report:
 from . import restore as _restore_module  # noqa: E402
 
 
-def restore(text: str, config: Config | None = None) -> Restoration:
+def restore(text: str, config: Config | None = None, *, source: str | None = None,
+            source_id: str = "source", source_only: bool = False) -> Restoration:
     """Put the most likely original wording back. Needs the language model
-    (``pip install 'unspin[lm]'`` then ``unspin models fetch``)."""
+    (``pip install 'unspin[lm]'`` then ``unspin models fetch``).
+
+    With ``source`` (the original text, e.g. found by ``unspin trace``), the part of ``text``
+    that aligns with it gets the source's wording (spans with ``rule="source:<source_id>:
+    <start>-<end>"``) and the language model restores only the rest; ``source_only=True``
+    leaves the rest alone and needs no model (:mod:`unspin.source_restore`)."""
+    if source is not None:
+        from .source_restore import restore_with_source
+
+        return restore_with_source(text, source, config, source_id=source_id, source_only=source_only)
     return _restore_module.restore(text, config)
