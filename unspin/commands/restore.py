@@ -27,6 +27,12 @@ def register(sub) -> None:
     out.add_argument("--html", metavar="OUT", default=None,
                      help="also write a self-contained HTML page (input and restored text side by side, each change with its reason)")
     out.add_argument("--color", choices=["auto", "always", "never"], default="auto", help="colour the diff (default: when printing to a terminal)")
+    src = p.add_argument_group("from a known original")
+    src.add_argument("--source", metavar="SOURCE_FILE", default=None,
+                     help="the original of FILE (e.g. found by unspin trace): where FILE aligns with it, its wording "
+                          "is put back (rule source:<SOURCE_FILE>:<start>-<end>); the language model restores the rest")
+    src.add_argument("--source-only", action="store_true",
+                     help="with --source: change only the aligned part (no language model needed)")
     tune = p.add_argument_group("tuning")
     tune.add_argument("--margin", type=float, default=None, metavar="NATS",
                       help=f"log-probability margin a word swap must win by (default {DEFAULT.restore_margin}); higher is more conservative")
@@ -41,7 +47,19 @@ def run(args) -> int:
     for n in notes:
         print(f"unspin: warning: {n}", file=sys.stderr)
     config = DEFAULT if args.margin is None else DEFAULT.replace(restore_margin=args.margin)
-    result = restore(text, config)
+    if args.source is not None:
+        from ..source_restore import restore_with_source
+
+        source_text, source_notes = read_input(args.source)
+        for n in source_notes:
+            print(f"unspin: warning: {args.source}: {n}", file=sys.stderr)
+        result = restore_with_source(text, source_text, config, source_id=args.source, source_only=args.source_only)
+    elif args.source_only:
+        from ..errors import InputError
+
+        raise InputError("--source-only needs --source SOURCE_FILE")
+    else:
+        result = restore(text, config)
     if args.html:
         title = "unspin restore" + ("" if args.file == "-" else f": {args.file}")
         page = html_page(result, title)
