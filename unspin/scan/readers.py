@@ -18,6 +18,12 @@ Formats, chosen by file name:
   skipped. The record index counts the documents yielded.
 * a folder: every ``*.txt`` file below it, sorted by relative path, one document each, with the
   relative path as the id.
+* ``-``: standard input, JSONL (gzip or zstd compression is recognised by its first bytes).
+
+An input that cannot be opened or read at all is refused before any work (:func:`detect`
+raises :class:`~unspin.errors.InputError`, exit 2); one that fails later, or whose compressed
+stream is truncated or corrupt, ends with an error record saying "stream is damaged", after
+the records read before the damage.
 """
 
 from __future__ import annotations
@@ -26,16 +32,21 @@ import gzip
 import io
 import json
 import os
+import re
+import sys
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..errors import InputError, requires
+from ..errors import InputError, UnspinError, requires
 from ..textio import DecodingWarning, decode
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 COMPRESSIONS = {".gz": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+STDIN = "-"
+_MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 class RecordError(ValueError):
@@ -58,7 +69,13 @@ class Source:
 
     @property
     def name(self) -> str:
+        if self.path == STDIN:
+            return "<stdin>"
         return os.path.basename(self.path.rstrip("/")) or self.path
+
+    @property
+    def stdin(self) -> bool:
+        return self.path == STDIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,13 +93,27 @@ class Raw:
 
 
 def detect(path: str) -> Source:
-    """Work out the format of ``path`` from its name. Raises :class:`InputError` for a path that
-    does not exist or a format unspin cannot read."""
+    """Work out the format of ``path`` from its name (``-``: standard input, JSONL). Raises
+    :class:`InputError` for a path that does not exist or cannot be read, or a format unspin
+    cannot read."""
+    if path == STDIN:
+        return Source(STDIN, "jsonl", _stdin_compression())
     p = Path(path)
     if not p.exists():
         raise InputError(f"no such file or folder: {path}")
     if p.is_dir():
+        try:
+            os.listdir(p)
+        except OSError as exc:
+            raise InputError(f"cannot read the folder {path}: {exc.strerror or exc}") from None
         return Source(str(p), "txt")
+    if not p.is_file():
+        raise InputError(f"{path} is not a regular file or a folder")
+    try:
+        with open(p, "rb") as fh:
+            fh.read(1)
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     name = p.name.lower()
     compression = None
     for suffix, comp in COMPRESSIONS.items():
@@ -103,14 +134,111 @@ def detect(path: str) -> Source:
     )
 
 
+def _stdin_compression() -> str | None:
+    stream = sys.stdin.buffer
+    if not hasattr(stream, "peek"):  # pragma: no cover - sys.stdin.buffer is a BufferedReader
+        return None
+    head = stream.peek(4)[:4]
+    for magic, comp in _MAGIC.items():
+        if head.startswith(magic):
+            return comp
+    return None
+
+
+class _Unclosed(io.RawIOBase):
+    """Standard input, read through without closing it."""
+
+    def __init__(self, fh):
+        self._fh = fh
+
+    def readable(self):
+        return True
+
+    def readinto(self, b):
+        data = self._fh.read1(len(b)) if hasattr(self._fh, "read1") else self._fh.read(len(b))
+        b[: len(data)] = data
+        return len(data)
+
+
+class ZstdReader(io.RawIOBase):
+    """A zstd stream as raw bytes: every frame in turn (shards merged into one ``.jsonl.zst``
+    are several frames), and ``EOFError`` when the data ends inside a frame (a truncated file,
+    which zstandard's own stream reader reports as a clean end)."""
+
+    def __init__(self, fh):
+        self._zstd = requires("zstandard", "scan")
+        self._fh = fh
+        self._obj = None
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        self._error: Exception | None = None
+
+    def readable(self):
+        return True
+
+    def readinto(self, b) -> int:
+        while self._pos >= len(self._buf):
+            if self._error is not None:  # after the data decoded before the damage
+                raise self._error
+            if self._eof:
+                return 0
+            chunk = self._fh.read(1 << 14)
+            if not chunk:
+                self._eof = True
+                if self._obj is not None and not self._obj.eof:
+                    raise EOFError("the zstd data ends in the middle of a frame (truncated)")
+                return 0
+            parts = []
+            try:
+                while chunk:
+                    if self._obj is None or self._obj.eof:
+                        self._obj = self._zstd.ZstdDecompressor().decompressobj()
+                    parts.append(self._obj.decompress(chunk))
+                    chunk = self._obj.unused_data if self._obj.eof else b""
+            except self._zstd.ZstdError as exc:
+                self._error = exc
+            self._buf, self._pos = b"".join(parts), 0
+        n = min(len(b), len(self._buf) - self._pos)
+        b[:n] = self._buf[self._pos: self._pos + n]
+        self._pos += n
+        return n
+
+    def close(self):
+        try:
+            self._fh.close()
+        finally:
+            super().close()
+
+
 def _open_binary(source: Source):
-    if source.compression == "gzip":
-        return gzip.open(source.path, "rb")
-    if source.compression == "zstd":
-        zstd = requires("zstandard", "scan")
+    if source.stdin:
+        fh = io.BufferedReader(_Unclosed(sys.stdin.buffer))
+    else:
         fh = open(source.path, "rb")
-        return io.BufferedReader(zstd.ZstdDecompressor().stream_reader(fh, closefd=True))
-    return open(source.path, "rb")
+    if source.compression == "gzip":
+        return gzip.GzipFile(fileobj=fh, mode="rb")  # closing it leaves ``fh`` open: see _opened
+    if source.compression == "zstd":
+        return io.BufferedReader(ZstdReader(fh))
+    return fh
+
+
+class _opened:
+    """``with _opened(source) as fh``: the decompressed stream, and every layer closed after."""
+
+    def __init__(self, source: Source):
+        self.fh = _open_binary(source)
+
+    def __enter__(self):
+        return self.fh
+
+    def __exit__(self, *exc):
+        inner = getattr(self.fh, "fileobj", None)
+        try:
+            self.fh.close()
+        finally:
+            if inner is not None:
+                inner.close()
 
 
 def iter_raw(source: Source, start: int = 0, stop: int | None = None,
@@ -127,7 +255,7 @@ def _stream_error(source: Source, exc: BaseException) -> str:
 def _iter_jsonl(source: Source, start: int, stop: int | None, limit: int) -> Iterator[Raw]:
     index = -1
     try:
-        with _open_binary(source) as fh:
+        with _opened(source) as fh:
             while True:
                 index += 1
                 if stop is not None and index >= stop:
@@ -148,8 +276,11 @@ def _iter_jsonl(source: Source, start: int, stop: int | None, limit: int) -> Ite
                 if index < start or not line.strip():
                     continue
                 yield Raw(index, "json", line)
-    except (OSError, EOFError, ValueError) as exc:  # truncated or corrupt compressed stream
-        if index >= start and (stop is None or index < stop):
+    except UnspinError:
+        raise
+    except Exception as exc:  # unreadable, truncated or corrupt (zlib.error, ZstdError, EOFError...)
+        index = max(index, start, 0)
+        if stop is None or index < stop:
             yield Raw(index, "error", _stream_error(source, exc))
 
 
@@ -175,6 +306,8 @@ def _iter_parquet(source: Source, start: int, stop: int | None, limit: int) -> I
                 if index >= start:
                     yield Raw(index, "row", row)
                 index += 1
+    except UnspinError:
+        raise
     except Exception as exc:  # pyarrow raises its own error types for corrupt files
         yield Raw(max(index, start), "error", f"{source.name}: cannot read Parquet ({type(exc).__name__}: {exc})")
 
@@ -221,14 +354,24 @@ def _iter_warc(source: Source, start: int, stop: int | None, limit: int,
                             "_body": body,
                         })
                 index += 1
+    except UnspinError:
+        raise
     except Exception as exc:  # fastwarc raises on some damaged streams; stop this file, keep the batch
         yield Raw(max(index, start), "error", _stream_error(source, exc))
 
 
 def list_txt(folder: str) -> list[str]:
     """The ``.txt`` files below ``folder``, as sorted relative POSIX paths."""
-    root = Path(folder)
-    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*.txt") if p.is_file())
+    def fail(exc: OSError):
+        raise InputError(f"cannot read the folder {exc.filename}: {exc.strerror or exc}")
+
+    out = []
+    for top, dirs, files in os.walk(folder, onerror=fail):
+        rel = os.path.relpath(top, folder)
+        for f in files:
+            if f.endswith(".txt") and os.path.isfile(os.path.join(top, f)):
+                out.append(Path(rel, f).as_posix() if rel != "." else f)
+    return sorted(out)
 
 
 def _iter_txt(source: Source, start: int, stop: int | None, limit: int) -> Iterator[Raw]:
@@ -258,22 +401,55 @@ def count_records(source: Source, exact: bool = False) -> int | None:
         except Exception:
             return 1  # unreadable: the reader yields one error record
     if source.format == "jsonl":
+        if source.stdin:
+            return None  # read once, by the job itself
+        if source.compression is not None:
+            # Line by line, as the reader goes, so that the count agrees with it where the
+            # stream is damaged (a block read would lose the block the damage is in).
+            n = 0
+            for raw in _iter_jsonl(source, 0, None, 1 << 20):
+                n = raw.index + 1
+            return n
         n, last = 0, b"\n"
         try:
-            with _open_binary(source) as fh:
+            with open(source.path, "rb") as fh:
                 while True:
                     block = fh.read(1 << 20)
                     if not block:
                         break
                     n += block.count(b"\n")
                     last = block[-1:]
-        except (OSError, EOFError, ValueError):
+        except OSError:
             return n + 1
         return n + (last != b"\n")
     return None  # pragma: no cover
 
 
 # --------------------------------------------------------------------------- decoding (in workers)
+
+def has_surrogates(value) -> bool:
+    """Whether ``value`` (a string, or a record's strings and keys, nested) holds a surrogate
+    code point, which no UTF-8 writer can write."""
+    if isinstance(value, str):
+        return _SURROGATES.search(value) is not None
+    if isinstance(value, dict):
+        return any(has_surrogates(k) or has_surrogates(v) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return any(has_surrogates(v) for v in value)
+    return False
+
+
+def replace_surrogates(value):
+    """``value`` with every surrogate code point replaced by U+FFFD (strings, dict keys and
+    values, lists; other values as they are)."""
+    if isinstance(value, str):
+        return _SURROGATES.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {replace_surrogates(k): replace_surrogates(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [replace_surrogates(v) for v in value]
+    return value
+
 
 def _as_text(value, field: str, where: str) -> tuple[str, list[str]]:
     if isinstance(value, str):

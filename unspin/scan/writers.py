@@ -14,6 +14,7 @@ import datetime as _dt
 import decimal
 import gzip
 import json
+import math
 import os
 from typing import Iterable
 
@@ -56,9 +57,27 @@ def _json_default(value):
     return str(value)
 
 
+def _finite(value):
+    """``value`` with every NaN or infinite float replaced by ``None`` (nested)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
 def encode_jsonl(record: dict) -> bytes:
-    """One output line. Non-JSON values from Parquet (dates, decimals, bytes) become strings."""
-    return json.dumps(record, ensure_ascii=False, default=_json_default).encode("utf-8") + b"\n"
+    """One output line: always valid JSON in UTF-8. Non-JSON values from Parquet (dates,
+    decimals, bytes) become strings; NaN and infinities (which Python's JSON reader accepts in
+    the input, but JSON has not) become ``null``. Raises ``UnicodeEncodeError`` for a string
+    holding a lone surrogate (see :func:`unspin.scan.readers.replace_surrogates`)."""
+    try:
+        text = json.dumps(record, ensure_ascii=False, allow_nan=False, default=_json_default)
+    except ValueError:  # "Out of range float values are not JSON compliant"
+        text = json.dumps(_finite(record), ensure_ascii=False, allow_nan=False, default=_json_default)
+    return text.encode("utf-8") + b"\n"
 
 
 def unspin_arrow_type():
@@ -95,7 +114,7 @@ class ShardWriter:
         elif fmt == "jsonl.zst":
             zstd = requires("zstandard", "scan")
             self._raw = open(self.tmp, "wb")
-            self._fh = zstd.ZstdCompressor(level=3).stream_writer(self._raw, closefd=True)
+            self._fh = zstd.ZstdCompressor(level=3, write_checksum=True).stream_writer(self._raw, closefd=True)
         elif fmt == "parquet":
             requires("pyarrow", "scan")
         else:
