@@ -12,9 +12,13 @@ Check every document of a corpus and write it back with an added "unspin" object
 .warc/.warc.gz (HTML is turned into text), or folders of .txt files. OUTPUT is a .jsonl,
 .jsonl.gz, .jsonl.zst or .parquet file, or a folder of shards.
 
+INPUT "-" reads JSONL (plain, gzip or zstd) from standard input.
+
 Work is written in shards with a done marker each: run the same command again after an
-interruption and it carries on where it stopped. A document that cannot be read or checked
-is written with "unspin": {"error": ...}; the run goes on.
+interruption and it carries on where it stopped (not with standard input, which is read
+once). A document that cannot be read or checked, or the rest of a damaged (truncated,
+corrupt) compressed file, is written with "unspin": {"error": ...}; the run goes on, and a
+warning says so when more than half of the documents failed.
 """
 
 EPILOG = """\
@@ -24,8 +28,10 @@ examples:
   unspin scan CC-MAIN-*.warc.gz -o out/ --format parquet --deep
   unspin scan big/*.jsonl -o out/ --engine ray --ray-address auto
 
-exit status: 0 done (documents that failed are in the output, counted as errors),
-2 bad usage or unreadable input, 3 a missing optional component, 130 interrupted (rerun to resume).
+exit status: 0 done (documents that failed are in the output, counted as errors), 1 internal
+error, 2 bad usage, an input that cannot be read, an output that cannot be written or is in use
+by another scan, or a run in which no document could be checked (all are error records),
+3 a missing optional component, 130 interrupted (rerun to resume).
 """
 
 
@@ -36,7 +42,8 @@ def register(subparsers) -> None:
         "scan", help="annotate a corpus (JSONL, Parquet, WARC, .txt folders) in parallel, resumably",
         description=DESCRIPTION, epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("inputs", nargs="+", metavar="INPUT", help="input files or folders of .txt files")
+    p.add_argument("inputs", nargs="+", metavar="INPUT",
+                   help="input files or folders of .txt files; - for JSONL on standard input")
     p.add_argument("-o", "--output", required=True, metavar="OUTPUT",
                    help="output file (.jsonl, .jsonl.gz, .jsonl.zst, .parquet) or folder of shards")
 
@@ -47,8 +54,9 @@ def register(subparsers) -> None:
                    help="records larger than this become error records (default: 64 MiB)")
 
     g = p.add_argument_group("what to write")
-    g.add_argument("--only", choices=["spun", "clean"],
-                   help="write only documents with this verdict, unannotated (failed records are still written)")
+    g.add_argument("--only", metavar="VERDICT",
+                   help="write only documents with this verdict (spun, unsure, clean, not_applicable; several "
+                        "joined by commas), unannotated (failed records are still written)")
     g.add_argument("--restore", action="store_true",
                    help="add unspin.restored, the restored text, to spun documents (needs the language model)")
     g.add_argument("--format", dest="output_format", choices=["jsonl", "jsonl.gz", "jsonl.zst", "parquet"],
@@ -102,4 +110,9 @@ def run(args) -> int:
         print(json.dumps(summary.to_dict()))
     if not args.quiet:
         print(f"unspin scan: {summary.line()} -> {summary.output}", file=sys.stderr)
+    problem = summary.problem()
+    if summary.documents and not summary.checked:  # nothing succeeded: not a success
+        raise InputError(f"no document could be checked: {problem}")
+    if problem:  # printed even with -q: failures must not pass silently
+        print(f"unspin scan: warning: {problem}", file=sys.stderr)
     return 0

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 
 from ..errors import InputError
 
-ONLY_CHOICES = ("spun", "clean")
+ONLY_CHOICES = ("spun", "unsure", "clean", "not_applicable")
 ENGINES = ("local", "ray")
 
 
@@ -36,9 +36,10 @@ class ScanOptions:
     deep: bool = False
     #: *(job)* Add ``unspin.restored`` (the restored text) to documents judged spun.
     restore: bool = False
-    #: *(job)* ``"spun"`` or ``"clean"``: write only documents with that verdict, unannotated,
-    #: instead of annotating every document. Records that failed are still written, with
-    #: ``unspin.error``, so that nothing disappears silently.
+    #: *(job)* A verdict (``"spun"``, ``"unsure"``, ``"clean"``, ``"not_applicable"``), or
+    #: several joined by commas (``"spun,unsure"``): write only documents with such a verdict,
+    #: unannotated, instead of annotating every document. Records that failed are still
+    #: written, with ``unspin.error``, so that nothing disappears silently.
     only: str | None = None
     #: *(job)* Records larger than this many bytes become error records without being parsed.
     max_record_bytes: int = 64 << 20
@@ -59,8 +60,11 @@ class ScanOptions:
     progress: bool = True
 
     def __post_init__(self):
-        if self.only is not None and self.only not in ONLY_CHOICES:
-            raise InputError(f"--only must be one of {', '.join(ONLY_CHOICES)}, not {self.only!r}")
+        if self.only is not None:
+            bad = [v for v in self.only.split(",") if v not in ONLY_CHOICES]
+            if bad or not self.only:
+                raise InputError(f"--only takes {', '.join(ONLY_CHOICES)} (or several, joined by commas), "
+                                 f"not {self.only!r}")
         if self.engine not in ENGINES:
             raise InputError(f"--engine must be one of {', '.join(ENGINES)}, not {self.engine!r}")
         if self.shard_size < 1:
@@ -71,6 +75,10 @@ class ScanOptions:
             raise InputError("batch_size must be at least 1")
         if self.max_record_bytes < 1:
             raise InputError("--max-record-bytes must be at least 1")
+
+    def only_verdicts(self) -> frozenset | None:
+        """The verdicts ``only`` keeps, or ``None`` (every document, annotated)."""
+        return None if self.only is None else frozenset(self.only.split(","))
 
     @property
     def n_workers(self) -> int:
@@ -99,10 +107,29 @@ class ScanSummary:
     output: str = ""
     workers: int = 1
     engine: str = "local"
+    #: The first error message in shard order (``None`` when no record failed).
+    first_error: str | None = None
 
     @property
     def docs_per_s(self) -> float:
         return self.processed / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def checked(self) -> int:
+        """Documents that were checked (got a verdict): every document but the errors."""
+        return self.counts["documents"] - self.counts["errors"]
+
+    def problem(self) -> str | None:
+        """A warning when the job went badly, else ``None``: no document at all, every document
+        failed, or more than half of them did (with the first error)."""
+        c = self.counts
+        if c["documents"] == 0:
+            return "the input holds no documents"
+        if c["errors"] * 2 > c["documents"]:
+            first = f" (first: {self.first_error})" if self.first_error else ""
+            share = "all" if c["errors"] == c["documents"] else f"{c['errors']:,} of"
+            return f"{share} {c['documents']:,} documents failed{first}; the error records are in {self.output}"
+        return None
 
     def __getattr__(self, name):
         counts = self.__dict__.get("counts", {})
@@ -114,7 +141,7 @@ class ScanSummary:
         return {**self.counts, "processed": self.processed, "seconds": round(self.seconds, 3),
                 "docs_per_s": round(self.docs_per_s, 1), "shards": self.shards,
                 "resumed_shards": self.resumed_shards, "output": self.output,
-                "workers": self.workers, "engine": self.engine}
+                "workers": self.workers, "engine": self.engine, "first_error": self.first_error}
 
     def line(self) -> str:
         c = self.counts

@@ -4,15 +4,29 @@ Every exception a document causes is caught here and becomes ``unspin.error`` on
 document's output record, with ``unspin.source`` saying where the record came from. Only a
 missing component (``--deep`` or ``--restore`` without the language model) stops the job: it
 would fail every document the same way, and the message says what to install.
+
+Text is valid Unicode before it is checked: lone surrogates (``"\\ud800"`` in a JSON line is
+valid JSON but not text) become U+FFFD in the record and its text, said in ``unspin.notes``.
 """
 
 from __future__ import annotations
 
+import json
+
 from ..config import Config
 from ..errors import MissingComponent
 from .options import ScanOptions
-from .readers import Raw, RecordError, Source, decode_raw
+from .readers import Raw, RecordError, Source, decode_raw, has_surrogates, replace_surrogates
 from .writers import encode_jsonl
+
+
+def error_of(out) -> str:
+    """The ``unspin.error`` message of an output record (encoded JSONL or a dict)."""
+    try:
+        record = json.loads(out) if isinstance(out, bytes) else out
+        return str(record["unspin"]["error"])
+    except (ValueError, KeyError, TypeError):
+        return "?"
 
 
 class DocProcessor:
@@ -27,6 +41,7 @@ class DocProcessor:
         self.options = options
         self.config = config or Config()
         self.as_dict = as_dict
+        self.only = options.only_verdicts()
         self._check = None
         self._deep = None
 
@@ -69,6 +84,9 @@ class DocProcessor:
         record: dict = {}
         try:
             record, text, notes = decode_raw(raw, source, opts.text_field, opts.id_field, opts.max_record_bytes)
+            if has_surrogates(text) or has_surrogates(record):
+                record, text = replace_surrogates(record), replace_surrogates(text)
+                notes = [*notes, "lone surrogate code points replaced with U+FFFD"]
             result = self.analyse(text)
             if notes:
                 result["notes"] = notes
@@ -83,14 +101,33 @@ class DocProcessor:
             status, result = "error", {"error": f"{type(exc).__name__}: {exc}"}
         if status == "error":
             result["source"] = f"{source.path}:{raw.index}"
-        elif opts.only is not None:
-            if status != opts.only:
+        elif self.only is not None:
+            if status not in self.only:
                 return status, None
             result = None
         out = dict(record)
         if result is not None:
             out["unspin"] = result
-        return status, (out if self.as_dict else encode_jsonl(out))
+        if self.as_dict and has_surrogates(out):  # e.g. an error record's fields
+            out = replace_surrogates(out)
+        try:
+            return status, (out if self.as_dict else encode_jsonl(out))
+        except Exception as exc:  # a value that cannot be written: the record says so
+            return self._unwritable(status, out, result, raw, source, exc)
+
+    def _unwritable(self, status, out, result, raw, source, exc) -> tuple[str, object]:
+        out = replace_surrogates(out)
+        try:
+            return status, (out if self.as_dict else encode_jsonl(out))
+        except Exception:
+            pass
+        err = {"error": f"record cannot be written ({type(exc).__name__}: {exc})",
+               "source": f"{source.path}:{raw.index}"}
+        idf = self.options.id_field
+        bare = {idf: out[idf]} if isinstance(out.get(idf), (str, int)) else {}
+        bare["unspin"] = err
+        bare = replace_surrogates(bare)
+        return "error", (bare if self.as_dict else encode_jsonl(bare))
 
     def batch(self, raws: list[Raw], source: Source) -> list[tuple[str, object]]:
         return [self(raw, source) for raw in raws]

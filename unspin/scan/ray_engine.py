@@ -22,7 +22,7 @@ from dataclasses import replace
 from ..config import Config
 from ..errors import UnspinError, requires
 from .options import COUNTERS, ScanOptions, ScanSummary
-from .process import DocProcessor
+from .process import DocProcessor, error_of
 from .readers import Source, count_records, iter_raw
 from .shards import progress_bar, shard_name, write_done
 from .writers import ShardWriter
@@ -61,6 +61,8 @@ class ShardTask:
                 status, out = self.processor(raw, source)
                 counts["documents"] += 1
                 counts["errors" if status == "error" else status] += 1
+                if status == "error" and "first_error" not in counts:
+                    counts["first_error"] = error_of(out)
                 if out is not None:
                     writer.write(out)
             if writer is not None:
@@ -69,6 +71,7 @@ class ShardTask:
             if writer is not None:
                 writer.abort()
             raise
+        counts.pop("first_error", None)
         return {"name": row["name"], **counts}
 
 

@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import sys
+import threading
 import time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
@@ -26,9 +29,10 @@ from concurrent.futures.process import BrokenProcessPool
 from ..config import Config
 from ..errors import InputError, UnspinError
 from .options import COUNTERS, ScanOptions, ScanSummary
-from .process import DocProcessor
+from .process import DocProcessor, error_of
 from .readers import Source, count_records, detect, iter_raw
-from .shards import Layout, ShardedOutput, plan_output, progress_bar, shard_name, sum_markers, write_done
+from .shards import (Layout, OutputError, ShardedOutput, plan_output, progress_bar, shard_name, sum_markers,
+                     write_done)
 from .writers import ShardWriter
 
 JOB = "scan"
@@ -43,14 +47,15 @@ def resolve_inputs(inputs: list[str]) -> list[Source]:
 
 def manifest(sources: list[Source], layout: Layout, options: ScanOptions, config: Config) -> dict:
     """What a scan's output depends on: a rerun with a different manifest is refused."""
-    def size(path):
-        if os.path.isdir(path):
+    def size(s: Source):
+        if s.stdin or os.path.isdir(s.path):
             return None
-        return os.path.getsize(path)
+        return os.path.getsize(s.path)
 
     return {
         "version": MANIFEST_VERSION,
-        "inputs": [{"path": os.path.abspath(s.path), "format": s.format, "size": size(s.path)} for s in sources],
+        "inputs": [{"path": s.path if s.stdin else os.path.abspath(s.path), "format": s.format, "size": size(s)}
+                   for s in sources],
         "format": layout.fmt,
         "options": options.job_fields(),
         "config": config.to_dict(),
@@ -67,7 +72,33 @@ _WORKER: dict = {}
 _WARM_UP = "A short English sentence that makes the detector load everything it needs before work starts."
 
 
-def _init_worker(options: ScanOptions, config: Config, as_dict: bool) -> None:
+def die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Make this (worker) process end when ``parent_pid`` does, however the parent ends (a
+    ``kill -9`` included, where it cannot tell its workers): on Linux the kernel sends SIGKILL
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also checks every ``poll_s``
+    seconds whether the parent is still the parent."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="unspin-parent-watch", daemon=True).start()
+
+
+def _init_worker(options: ScanOptions, config: Config, as_dict: bool, parent_pid: int) -> None:
+    die_with_parent(parent_pid)
     _WORKER["processor"] = DocProcessor(options, config, as_dict)
 
 
@@ -105,7 +136,7 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
             DocProcessor(options, config, as_dict).analyse(_WARM_UP)
         ctx = multiprocessing.get_context("fork" if fork else "spawn")
         pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(options, config, as_dict))
+                                   initargs=(options, config, as_dict, os.getpid()))
     else:
         processor = DocProcessor(options, config, as_dict)
     bar = _progress(options, total, already)
@@ -136,6 +167,8 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
             for status, out in results:
                 c["documents"] += 1
                 c["errors" if status == "error" else status] += 1
+                if status == "error" and "first_error" not in c:
+                    c["first_error"] = error_of(out)
                 if out is not None:
                     writer.write(out)
             summary.processed += len(results)
@@ -173,6 +206,11 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
             "a worker process died (out of memory?); finished shards are kept: run the same command "
             "again to resume, perhaps with fewer --workers or a lower --max-record-bytes"
         ) from None
+    except OSError as exc:  # the input side never raises (damage is an error record): writing
+        raise OutputError(
+            f"cannot write to {layout.folder}: {exc.strerror or exc}; finished shards are kept: "
+            "run the same command again to resume"
+        ) from None
     finally:
         for w in writers.values():
             w.abort()
@@ -193,10 +231,16 @@ def scan(inputs: list[str], output: str, options: ScanOptions | None = None,
     config = config or Config()
     log = log or (lambda msg: None)
     sources = resolve_inputs(list(inputs))
+    stdin = [s for s in sources if s.stdin]
+    if len(stdin) > 1:
+        raise InputError("standard input (-) can be given once")
+    if stdin and options.engine == "ray":
+        raise InputError("--engine ray cannot read standard input: give the input as a file")
     layout = plan_output(output, [s.path for s in sources], options.output_format or "jsonl")
     summary = ScanSummary(workers=options.n_workers, engine=options.engine)
+    # Standard input is read once: a rerun reads new data, so it never resumes old shards.
     with ShardedOutput(layout, JOB, manifest(sources, layout, options, config),
-                       overwrite=options.overwrite, log=log) as out:
+                       overwrite=options.overwrite, resume=not stdin, log=log) as out:
         summary.resumed_shards = len(out.done)
         if not out.finished:
             if options.engine == "ray":
@@ -208,6 +252,7 @@ def scan(inputs: list[str], output: str, options: ScanOptions | None = None,
         markers = out.markers()
         summary.counts = sum_markers(markers, COUNTERS)
         summary.shards = len(markers)
+        summary.first_error = next((m["first_error"] for m in markers.values() if m.get("first_error")), None)
         out.merge()
     summary.output = layout.folder if layout.merged is None else layout.merged
     return summary

@@ -169,10 +169,29 @@ def plan_output(output: str, inputs=(), default_format: str | None = "jsonl") ->
 
 # ----------------------------------------------------------------------------- the lock
 
+_HELD: set[int] = set()  # lock descriptors held by this process
+
+
+def _close_inherited() -> None:
+    """In a forked child (a worker): close the inherited lock descriptors, so that the lock is
+    the parent's alone and goes when the parent goes (``flock`` locks are released only when
+    every descriptor sharing them is closed; closing a duplicate does not release it)."""
+    for fd in list(_HELD):
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _HELD.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_inherited)
+
+
 class OutputLock:
     """An exclusive lock on a shard folder (``_unspin.lock``, an OS file lock, so a killed job
     never leaves it held). :meth:`acquire` raises :class:`OutputError` when another process
-    holds it."""
+    holds it. Processes forked while it is held do not keep it."""
 
     def __init__(self, folder: str):
         self.path = os.path.join(folder, LOCK)
@@ -196,6 +215,7 @@ class OutputLock:
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         self._fd = fd
+        _HELD.add(fd)
         return self
 
     def release(self) -> None:
@@ -204,6 +224,7 @@ class OutputLock:
                 os.ftruncate(self._fd, 0)
             except OSError:
                 pass
+            _HELD.discard(self._fd)
             os.close(self._fd)  # closing the descriptor releases the lock
             self._fd = None
 
