@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import types
+import urllib.error
 import urllib.request
 import warnings
 
@@ -56,6 +57,13 @@ def make_client():
 @pytest.fixture
 def client(make_client):
     return make_client()
+
+
+def use_restorer(monkeypatch, fn):
+    """Make the server call ``fn(text, config, lm=...)`` instead of the real restorer."""
+    from unspin.serve import app as serve_app
+
+    monkeypatch.setattr(serve_app, "_restore_fn", lambda: fn)
 
 
 # --- the page ------------------------------------------------------------------------
@@ -210,10 +218,10 @@ def test_oversized_body_is_refused_before_parsing(make_client):
     ],
 )
 def test_restore_without_the_model_is_503_naming_the_install(client, monkeypatch, message):
-    def missing(text, config=None):
+    def missing(text, config=None, lm=None):
         raise MissingComponent(message)
 
-    monkeypatch.setattr(unspin, "restore", missing)
+    use_restorer(monkeypatch, missing)
     r = client.post("/v1/restore", json={"text": SPUN})
     assert r.status_code == 503
     err = r.json()["error"]
@@ -234,7 +242,7 @@ def test_restore_without_monkeypatching_matches_healthz(client):
 
 
 def test_restore_returns_the_restoration_and_its_changes_replay(client, monkeypatch):
-    def fixed(text, config=None):
+    def fixed(text, config=None, lm=None):
         changes = [
             Span(s.start, s.end, s.text, s.kind, s.original, s.confidence, s.rule)
             for s in unspin.check(text).spans
@@ -242,7 +250,7 @@ def test_restore_returns_the_restoration_and_its_changes_replay(client, monkeypa
         ]
         return Restoration(text, apply_spans(text, changes), changes)
 
-    monkeypatch.setattr(unspin, "restore", fixed)
+    use_restorer(monkeypatch, fixed)
     r = client.post("/v1/restore", json={"text": SPUN})
     assert r.status_code == 200
     d = r.json()
@@ -261,7 +269,7 @@ def _unsure(text, config=None):
 def test_deep_is_consulted_only_in_the_unsure_band(client, monkeypatch):
     calls = []
 
-    def deep_check(text, config, report):
+    def deep_check(text, config, report, lm=None):
         calls.append(report.score)
         return Report(score=0.97, verdict="spun", reason="deep stub", tier="deep")
 
@@ -275,7 +283,7 @@ def test_deep_is_consulted_only_in_the_unsure_band(client, monkeypatch):
 
 
 def test_deep_without_the_model_is_503(client, monkeypatch):
-    def deep_check(text, config, report):
+    def deep_check(text, config, report, lm=None):
         raise MissingComponent("the language model is not installed; run: pip install 'unspin[lm]' && unspin models fetch")
 
     monkeypatch.setitem(sys.modules, "unspin.deep", types.SimpleNamespace(deep_check=deep_check))
@@ -374,6 +382,11 @@ def test_serve_command_answers_over_http():
         )
         with urllib.request.urlopen(req, timeout=60) as resp:
             assert b'"verdict":"spun"' in resp.read()
+        # bound to loopback, it answers only to loopback names (a DNS-rebinding page sends its own)
+        evil = urllib.request.Request(url + "healthz", headers={"Host": "evil.example"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(evil, timeout=10)
+        assert refused.value.code == 421
     finally:
         proc.terminate()
         try:
@@ -399,7 +412,7 @@ def test_preload_loads_the_model_once_before_the_first_restore(monkeypatch):
 
     monkeypatch.setattr(serve_app, "restore_available", lambda: True)
     monkeypatch.setattr(unspin.lm, "load", slow_load)
-    monkeypatch.setattr(unspin, "restore", lambda text, cfg=None: calls.append("restore") or Restoration(text, text, []))
+    use_restorer(monkeypatch, lambda text, cfg=None, lm=None: calls.append("restore") or Restoration(text, text, []))
     app = serve_app.create_app(preload=True)
     from fastapi.testclient import TestClient
 

@@ -24,6 +24,26 @@ def register(sub) -> None:
         "--max-chars", type=int, default=None, metavar="N",
         help="longest text one request may carry; longer ones get HTTP 413 (default 1,000,000)",
     )
+    p.add_argument(
+        "--max-restore-chars", type=int, default=None, metavar="N",
+        help="longest text a restore or a deep check may carry (they run the language model); "
+        "longer ones get HTTP 413 (default 20,000)",
+    )
+    p.add_argument(
+        "--restore-queue", type=int, default=None, metavar="N",
+        help="language-model requests (restore, deep) admitted at once, one running and the rest waiting; "
+        "more get HTTP 503 with Retry-After (default 4)",
+    )
+    p.add_argument(
+        "--max-connections", type=int, default=None, metavar="N",
+        help="open connections at most; more are answered 503 and closed (default 100)",
+    )
+    p.add_argument(
+        "--allow-host", action="append", default=[], metavar="NAME",
+        help="also answer requests whose Host header names NAME (repeatable). On a loopback address "
+        "only localhost, 127.0.0.1 and ::1 are answered (HTTP 421 otherwise), so a web page cannot "
+        "reach the API through DNS rebinding",
+    )
     p.add_argument("-v", "--verbose", action="count", default=0, help="log every request (repeatable)")
     p.add_argument("--no-preload", action="store_true",
                    help="load the language model at the first restore instead of at start-up")
@@ -50,15 +70,27 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _at_least_1(value, default: int, flag: str) -> int:
+    value = default if value is None else value
+    if value < 1:
+        raise InputError(f"{flag} must be at least 1, not {value}")
+    return value
+
+
 def run(args) -> int:
     uvicorn = requires("uvicorn", "serve")
-    from ..serve.app import MAX_TEXT_CHARS, create_app
+    from ..serve.app import LM_QUEUE, MAX_RESTORE_CHARS, MAX_TEXT_CHARS, create_app
+    from ..serve.limits import ConnectionLimits, loopback_hosts, uvicorn_config
 
-    max_chars = MAX_TEXT_CHARS if args.max_chars is None else args.max_chars
-    if max_chars < 1:
-        raise InputError(f"--max-chars must be at least 1, not {max_chars}")
-    app = create_app(max_text_chars=max_chars, preload=not args.no_preload)
+    max_chars = _at_least_1(args.max_chars, MAX_TEXT_CHARS, "--max-chars")
+    max_restore = _at_least_1(args.max_restore_chars, MAX_RESTORE_CHARS, "--max-restore-chars")
+    queue = _at_least_1(args.restore_queue, LM_QUEUE, "--restore-queue")
+    limits = ConnectionLimits(max_connections=_at_least_1(args.max_connections, ConnectionLimits.max_connections,
+                                                          "--max-connections"))
     sock = _listen(args.host, args.port)
+    app = create_app(max_text_chars=max_chars, max_restore_chars=max_restore, lm_queue=queue,
+                     allowed_hosts=loopback_hosts(sock.getsockname()[0], tuple(args.allow_host)),
+                     preload=not args.no_preload)
     import unspin
 
     # load the lexicons and the scorer now, so the first request is not the slow one
@@ -72,8 +104,9 @@ def run(args) -> int:
         is_loopback = False
     if not is_loopback:
         print("unspin: warning: listening beyond this machine; the API has no authentication", file=sys.stderr, flush=True)
-    config = uvicorn.Config(
+    config = uvicorn_config(
         app,
+        limits,
         log_level="info" if args.verbose else "warning",
         access_log=bool(args.verbose),
         timeout_graceful_shutdown=5,

@@ -7,30 +7,40 @@ and :func:`unspin.restore`.
 ``POST /v1/check``       ``{"text": str, "deep": bool = false}`` -> the Report as JSON
 ``POST /v1/restore``     ``{"text": str}`` -> the Restoration as JSON (``text``, ``changes``)
 ``GET /docs``            interactive OpenAPI docs (Swagger UI loads its scripts from a CDN;
-                         the schema itself is ``/openapi.json``)
+                         the schema itself is ``/openapi.json``, with every response body)
 =======================  ===============================================================
 
-Errors are JSON objects with one ``error`` string (422 adds FastAPI's ``detail`` list):
+Every error is a JSON object with one ``error`` string (validation errors add a ``detail``
+list); nothing the client sent is echoed back:
 
-* 413 when the request body or the text is over the limit (:data:`MAX_TEXT_CHARS`
-  characters by default); the message says the limit and what to use instead;
-* 422 for a body that is not JSON, has the wrong field types or unknown fields (FastAPI's
-  validation), and for text unspin refuses (:class:`~unspin.errors.InputError`);
-* 503 when the language-model tier is missing (``restore``, ``deep``); the message names
-  the install command.
+* 400 malformed HTTP or a body that cannot be parsed; 404 unknown path; 405 wrong method;
+* 408 the request's headers or body arrived too slowly (``unspin serve``'s protocol layer,
+  :mod:`unspin.serve.limits`);
+* 413 the body or the text is over the limit (:data:`MAX_TEXT_CHARS` characters for a
+  check; :data:`MAX_RESTORE_CHARS` for a restore or a deep check, which run the language
+  model); the message says the limit and what to do instead;
+* 421 the Host header names a host this server does not answer to (DNS rebinding);
+* 422 a body that is not JSON, has the wrong field types or unknown fields, text unspin
+  refuses (:class:`~unspin.errors.InputError`), or a sentence too long for the model;
+* 503 the language-model tier is missing (``restore``, ``deep``: the message names the
+  install command), or the model queue is full or the server at its connection limit
+  (with ``Retry-After``);
+* 500 anything else (the server log has the traceback).
 
 Empty or too-short text is not an error: ``check`` answers with the verdict
 ``not_applicable`` and its reason, as the library does.
 
-The endpoints are plain functions, so FastAPI runs them in its thread pool and a long
-restore does not block other requests; restores themselves run one at a time.
+Checks run concurrently in the thread pool. Language-model work (restores, deep checks)
+goes through one bounded queue (:mod:`unspin.serve.lmqueue`): one job at a time, a few
+waiting, the rest refused with 503; a job whose client left is dropped or stopped.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations at
-# run time, and the request models are defined inside create_app().
+# run time.
 
 import base64
 import hashlib
+import importlib
 import importlib.resources
 import importlib.util
 import re
@@ -39,15 +49,23 @@ import threading
 
 from ..config import DEFAULT, Config
 from ..errors import InputError, MissingComponent, requires
+from .lmqueue import MAX_WINDOW_BYTES, Busy, CancellableLM, Cancelled, LMQueue, WindowTooLong
 
-#: Longest text (in characters) one request may carry. Longer documents get HTTP 413; split
+#: Longest text (in characters) one check may carry. Longer documents get HTTP 413; split
 #: them, or use ``unspin scan`` for corpora.
 MAX_TEXT_CHARS = 1_000_000
+#: Longest text one restore (or deep check) may carry: these run the language model, whose
+#: cost grows with the text (about a second per sentence with evidence on two cores).
+MAX_RESTORE_CHARS = 20_000
+#: Language-model jobs admitted at once (one runs, the others wait); more get 503.
+LM_QUEUE = 4
 #: The raw body may be longer than the text it carries (JSON escapes such as ``\\u00e9``
 #: take up to 6 bytes a character); bodies over this many bytes a character are refused
 #: before they are parsed.
 _BODY_BYTES_PER_CHAR = 6
 _BODY_SLACK = 64 * 1024
+#: Validation errors listed at most in a 422's ``detail``.
+_MAX_DETAIL = 10
 
 #: The command that installs the language-model tier, as ``unspin models`` prints it.
 LM_HINT = "pip install 'unspin[lm]' && unspin models fetch"
@@ -83,11 +101,24 @@ def restore_available() -> bool:
     return models.installed()
 
 
-def _restorer():
-    """``unspin.restore``, looked up at call time so tests can replace it."""
-    import unspin
+def _restore_fn():
+    """The restorer, ``restore(text, config, lm=...)`` of the ``unspin.restore`` module
+    (the package's ``unspin.restore`` takes no ``lm``), looked up at call time so tests can
+    replace it."""
+    return importlib.import_module("unspin.restore").restore
 
-    return unspin.restore
+
+def _deep_fn():
+    """``unspin.deep.deep_check``, looked up at call time so tests can replace it."""
+    from ..deep import deep_check
+
+    return deep_check
+
+
+def _load_lm():
+    from ..lm import load
+
+    return load()
 
 
 def _lm_message(exc: MissingComponent, what: str) -> str:
@@ -97,120 +128,102 @@ def _lm_message(exc: MissingComponent, what: str) -> str:
     return f"{what} is unavailable on this server: {msg}"
 
 
-class _BodyLimit:
-    """ASGI middleware: answer 413 for request bodies over ``limit`` bytes, whether or not
-    the client sent a Content-Length, without handing the body to the application."""
-
-    def __init__(self, app, limit: int, message: str):
-        self.app = app
-        self.limit = limit
-        self.message = message
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
-            return await self.app(scope, receive, send)
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.limit:
-                    return await self._refuse(send)
-        chunks: list[bytes] = []
-        size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                return await self._refuse(send)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return await self.app(scope, replay, send)
-
-    async def _refuse(self, send):
-        import json
-
-        payload = json.dumps({"error": self.message}).encode("utf-8")
-        await send({
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                        (b"connection", b"close")],
-        })
-        await send({"type": "http.response.body", "body": payload})
-
-
 def _preload(lock: threading.Lock) -> None:
-    """Load the language model and the restorer's tables now (under the restore lock, so a
+    """Load the language model and the restorer's tables now (under the model lock, so a
     request that arrives meanwhile waits for this load instead of starting its own)."""
     with lock:
         if not restore_available():
             return
         try:
-            from ..lm import load
-            from ..restore import _sibling_index
+            from .. import lexicons
 
-            load()
-            _sibling_index()
+            _load_lm()
+            restore_mod = importlib.import_module("unspin.restore")
+            for table in (getattr(restore_mod, "_sibling_index", None), getattr(lexicons, "sibling_index", None)):
+                if table is not None:
+                    table()
         except Exception as exc:  # the first request will report the problem properly
             print(f"unspin: could not preload the language model: {exc}", file=sys.stderr, flush=True)
 
 
-def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_CHARS, preload: bool = False):
+def longest_sentence(text: str) -> tuple[int, int]:
+    """(start, UTF-8 bytes) of the longest sentence of ``text`` as the restorer splits it
+    into model windows (:func:`unspin.tokenize.sentence_spans`)."""
+    from ..tokenize import sentence_spans
+
+    best = (0, 0)
+    for a, b in sentence_spans(text):
+        n = len(text[a:b].strip().encode("utf-8", "surrogatepass"))
+        if n > best[1]:
+            best = (a, n)
+    return best
+
+
+def _sanitise(errors: list[dict], fields: frozenset[str]) -> list[dict]:
+    """Validation errors without anything the client sent: no ``input``, no ``ctx``, and
+    field names other than ours replaced (an unknown key may be megabytes long)."""
+    out = []
+    for e in errors[:_MAX_DETAIL]:
+        loc = []
+        for x in e.get("loc", ()):
+            if isinstance(x, int) or x in fields or x == "body":
+                loc.append(x)
+            else:
+                loc.append("(unknown field)")
+        out.append({"type": str(e.get("type", "")), "loc": loc, "msg": str(e.get("msg", ""))[:200]})
+    return out
+
+
+class _TooLong(Exception):
+    def __init__(self, message: str):
+        super().__init__(message)
+
+
+class _Unavailable(Exception):
+    pass
+
+
+def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_CHARS,
+               max_restore_chars: int = MAX_RESTORE_CHARS, lm_queue: int = LM_QUEUE,
+               allowed_hosts=None, preload: bool = False):
     """Build the FastAPI application.
 
     ``config`` is passed to every ``check`` and ``restore`` call (default: ``Config()``).
-    ``max_text_chars`` is the longest text one request may carry (HTTP 413 above it).
-    ``preload`` loads the language model in a background thread right away (``unspin serve``
-    does), so the first restore does not also wait for the model; the thread is
+    ``max_text_chars`` is the longest text a check may carry, ``max_restore_chars`` the
+    longest a restore or a deep check may (HTTP 413 above them). ``lm_queue`` is how many
+    language-model jobs are admitted at once, running or waiting (503 beyond; the queue is
+    ``app.state.lm_queue``). ``allowed_hosts`` is a set of host names the Host header must
+    name (421 otherwise; ``None``: any; see :func:`unspin.serve.limits.loopback_hosts`).
+    ``preload`` loads the language model in a background thread right away (``unspin
+    serve`` does), so the first restore does not also wait for the model; the thread is
     ``app.state.preload``.
     Raises :class:`~unspin.errors.MissingComponent` when the ``serve`` extra is not installed.
     """
     fastapi = requires("fastapi", "serve")
-    pydantic = requires("pydantic", "serve")
-    from fastapi.encoders import jsonable_encoder
+    requires("pydantic", "serve")
+    import anyio
+    from fastapi import Request
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import HTMLResponse, JSONResponse
+    from starlette.exceptions import HTTPException
 
     import unspin
 
+    from . import schemas
+    from .limits import Guard
+
     cfg = config or DEFAULT
+    max_restore_chars = min(max_restore_chars, max_text_chars)
     too_long = (
         f"text too long: the limit is {max_text_chars:,} characters a request; split the document, "
         "or use 'unspin scan' for corpora"
     )
-
-    class CheckRequest(pydantic.BaseModel):
-        model_config = pydantic.ConfigDict(strict=True, extra="forbid")
-        text: str = pydantic.Field(description="the text to judge (plain text or HTML)")
-        deep: bool = pydantic.Field(
-            False, description="add language-model evidence when the fast score is in the unsure band (needs unspin[lm])"
-        )
-
-    class RestoreRequest(pydantic.BaseModel):
-        model_config = pydantic.ConfigDict(strict=True, extra="forbid")
-        text: str = pydantic.Field(description="the text to restore")
-
-    class LimitExceeded(Exception):
-        pass
-
-    class Unavailable(Exception):
-        pass
+    lm_too_long = (
+        f"the limit is {max_restore_chars:,} characters a request, because the language model reads every "
+        "sentence; split the text"
+    )
+    fields = frozenset(schemas.CheckRequest.model_fields) | frozenset(schemas.RestoreRequest.model_fields)
+    errors = {code: {"model": schemas.ErrorOut} for code in (413, 422, 503)}
 
     app = fastapi.FastAPI(
         title="unspin",
@@ -218,48 +231,101 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
         description="Find text rewritten by article spinners, show the evidence, restore the original.",
     )
     app.add_middleware(
-        _BodyLimit, limit=max_text_chars * _BODY_BYTES_PER_CHAR + _BODY_SLACK, message=f"request body too large; {too_long}"
+        Guard, body_limit=max_text_chars * _BODY_BYTES_PER_CHAR + _BODY_SLACK,
+        body_message=f"request body too large; {too_long}",
+        allowed_hosts=None if allowed_hosts is None else frozenset(allowed_hosts),
     )
 
-    @app.exception_handler(LimitExceeded)
-    def _too_long(request, exc):
-        return JSONResponse({"error": too_long}, status_code=413)
+    # -- errors: always {"error": ...}, never the client's input -----------------------
+    @app.exception_handler(HTTPException)
+    def _http_error(request, exc):
+        if exc.status_code == 404:
+            msg = ("not found: this server has GET /, GET /healthz, POST /v1/check, POST /v1/restore "
+                   "and GET /openapi.json")
+        elif exc.status_code == 405:
+            allow = (exc.headers or {}).get("Allow", "")
+            msg = f"method not allowed here{': use ' + allow if allow else ''}"
+        elif isinstance(exc.detail, str) and len(exc.detail) <= 200:
+            msg = f"invalid request: {exc.detail}" if exc.status_code == 400 else exc.detail
+        else:
+            msg = f"HTTP {exc.status_code}"
+        return JSONResponse({"error": msg}, status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     def _invalid(request, exc):
-        # without "input": a bad request is not echoed back (it may be megabytes)
-        errors = [{k: v for k, v in e.items() if k != "input"} for e in jsonable_encoder(exc.errors())]
-        first = errors[0] if errors else {}
-        loc = [str(x) for x in first.get("loc", ()) if x != "body"]
+        errs = [{k: e[k] for k in ("type", "loc", "msg") if k in e} for e in exc.errors()]
+        detail = _sanitise(errs, fields)
+        first = errs[0] if errs else {}
+        loc = [str(x) for x in detail[0]["loc"] if x != "body"] if detail else []
         if first.get("type") == "json_invalid":
-            why = (first.get("ctx") or {}).get("error", "")
+            why = str((exc.errors()[0].get("ctx") or {}).get("error", ""))[:200]
             msg = f"invalid request: the body is not valid JSON{' (' + why + ')' if why else ''}"
         elif first.get("type") == "model_attributes_type" and not loc:
             msg = ('invalid request: send a JSON object such as {"text": "..."} '
                    "with Content-Type: application/json")
+        elif first.get("type") == "extra_forbidden":
+            msg = f"invalid request: unknown field (the fields are {', '.join(sorted(fields))})"
         else:
-            msg = f"invalid request: {'.'.join(loc) + ': ' if loc else ''}{first.get('msg', 'not valid')}"
-        return JSONResponse({"error": msg, "detail": errors}, status_code=422)
+            msg = f"invalid request: {'.'.join(loc) + ': ' if loc else ''}{detail[0]['msg'] if detail else 'not valid'}"
+        return JSONResponse({"error": msg, "detail": detail}, status_code=422)
+
+    @app.exception_handler(_TooLong)
+    def _too_long(request, exc):
+        return JSONResponse({"error": str(exc)}, status_code=413)
 
     @app.exception_handler(InputError)
     def _bad_input(request, exc):
         return JSONResponse({"error": str(exc)}, status_code=422)
 
-    @app.exception_handler(Unavailable)
+    @app.exception_handler(WindowTooLong)
+    def _window(request, exc):
+        return JSONResponse({"error": f"cannot run the language model on this text: {exc}"}, status_code=422)
+
+    @app.exception_handler(_Unavailable)
     def _unavailable(request, exc):
         return JSONResponse({"error": str(exc)}, status_code=503)
 
-    def _limit(text: str) -> None:
-        if len(text) > max_text_chars:
-            raise LimitExceeded()
+    @app.exception_handler(Busy)
+    def _busy(request, exc):
+        return JSONResponse({"error": str(exc)}, status_code=503, headers={"Retry-After": str(exc.retry_after)})
 
-    # One restore at a time: the model is loaded once (not by two racing first requests) and
-    # its CPU threads are not oversubscribed. Checks run concurrently.
-    restore_lock = threading.Lock()
+    @app.exception_handler(Cancelled)
+    def _cancelled(request, exc):  # nobody reads this: the client has gone
+        return JSONResponse({"error": "cancelled: the client closed the connection"}, status_code=499)
+
+    @app.exception_handler(Exception)
+    def _internal(request, exc):
+        return JSONResponse({"error": "internal error: the server failed on this request (its log has the details)"},
+                            status_code=500)
+
+    # -- language-model work ------------------------------------------------------------
+    queue = LMQueue(lm_queue)
+    app.state.lm_queue = queue
     app.state.preload = None
     if preload:
-        app.state.preload = threading.Thread(target=_preload, args=(restore_lock,), name="unspin-preload", daemon=True)
+        app.state.preload = threading.Thread(target=_preload, args=(queue.lock,), name="unspin-preload", daemon=True)
         app.state.preload.start()
+
+    def _lm_limits(text: str, what: str) -> None:
+        if len(text) > max_restore_chars:
+            raise _TooLong(f"text too long {what}: {lm_too_long}")
+        at, size = longest_sentence(text)
+        if size > MAX_WINDOW_BYTES:
+            raise WindowTooLong(
+                f"the sentence at character {at:,} is {size:,} bytes long without sentence punctuation "
+                f"(. ! ? or a blank line), and the model reads at most {MAX_WINDOW_BYTES:,} bytes "
+                "(about as many characters of English) at a time; add punctuation or blank lines, or split the text"
+            )
+
+    async def _on_model(request, job, what: str):
+        try:
+            return await queue.run(job, request.is_disconnected)
+        except ImportError as exc:
+            raise _Unavailable(_lm_message(MissingComponent(f"{what} not available ({exc})"), what)) from None
+        except MissingComponent as exc:
+            raise _Unavailable(_lm_message(exc, what)) from None
+
+    # -- endpoints -----------------------------------------------------------------------
     html = page_html()
     csp = _page_csp(html)
 
@@ -267,35 +333,38 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
     def index():
         return HTMLResponse(html, headers={"Content-Security-Policy": csp, "X-Content-Type-Options": "nosniff"})
 
-    @app.get("/healthz", summary="liveness, version, and whether restore can work here")
+    @app.get("/healthz", response_model=schemas.HealthOut, summary="liveness, version, and whether restore can work here")
     def healthz():
         return {"status": "ok", "version": unspin.__version__, "restore_available": restore_available()}
 
-    @app.post("/v1/check", summary="is this text spun? verdict, calibrated score and evidence spans")
-    def check(req: CheckRequest):
-        _limit(req.text)
-        report = unspin.check(req.text, cfg)
+    @app.post("/v1/check", response_model=schemas.ReportOut, responses=errors,
+              summary="is this text spun? verdict, calibrated score and evidence spans")
+    async def check(req: schemas.CheckRequest, request: Request):
+        if len(req.text) > max_text_chars:
+            raise _TooLong(too_long)
+        report = await anyio.to_thread.run_sync(unspin.check, req.text, cfg)
         if req.deep and report.verdict != "not_applicable":
             lo, hi = cfg.deep_band
             if lo <= report.score <= hi:
-                try:
-                    from ..deep import deep_check
+                _lm_limits(req.text, "for a deep check (send deep: false for the fast tier)")
+                text, fast = req.text, report
 
-                    report = deep_check(req.text, cfg, report)
-                except ImportError as exc:
-                    raise Unavailable(_lm_message(MissingComponent(f"deep check not available ({exc})"), "deep check")) from None
-                except MissingComponent as exc:
-                    raise Unavailable(_lm_message(exc, "deep check")) from None
+                def job(cancel):
+                    return _deep_fn()(text, cfg, fast, lm=CancellableLM(_load_lm, cancel))
+
+                report = await _on_model(request, job, "deep check")
         return report.to_dict()
 
-    @app.post("/v1/restore", summary="put the likely original wording back (needs the language model)")
-    def restore(req: RestoreRequest):
-        _limit(req.text)
-        try:
-            with restore_lock:
-                restoration = _restorer()(req.text, cfg)
-        except MissingComponent as exc:
-            raise Unavailable(_lm_message(exc, "restore")) from None
+    @app.post("/v1/restore", response_model=schemas.RestorationOut, responses=errors,
+              summary="put the likely original wording back (needs the language model)")
+    async def restore(req: schemas.RestoreRequest, request: Request):
+        _lm_limits(req.text, "to restore")
+        text = req.text
+
+        def job(cancel):
+            return _restore_fn()(text, cfg, lm=CancellableLM(_load_lm, cancel))
+
+        restoration = await _on_model(request, job, "restore")
         return restoration.to_dict()
 
     return app
