@@ -112,3 +112,88 @@ def test_crafted_input_runs_in_linear_time():
         assert reason, shape
     # none of these is prose a spinner made
     assert all(v != "spun" for v, _, _ in out.values()), out
+
+
+# --- valid Unicode from the first step ---
+
+def test_lone_surrogates_are_replaced_and_said_once():
+    r = unspin.check("\u05de\udeb6. " * 20)  # raised UnicodeEncodeError in the language detector
+    assert r.verdict == "not_applicable"
+    assert r.reason.count("U+FFFD") == 1 and "20 surrogate" in r.reason
+    text = "The council voted on Tuesday to build a new bike lane \ud800 along the river road."
+    r = unspin.check(text)
+    assert r.verdict in ("clean", "unsure", "spun") and r.reason.count("U+FFFD") == 1
+    json.dumps(r.to_dict(features=True), ensure_ascii=False).encode("utf-8")
+    assert "U+FFFD" not in unspin.check(text.replace("\ud800", "x")).reason
+
+
+def test_time_budget_gives_not_applicable():
+    text = "The council voted on Tuesday to build a new bike lane along the river road. " * 500
+    r = unspin.check(text, unspin.Config(time_budget=1e-9))
+    assert r.verdict == "not_applicable" and r.score is None
+    assert "time budget" in r.reason and "Config.time_budget" in r.reason
+    assert unspin.check(text, unspin.Config(time_budget=0)).verdict != "not_applicable"  # 0 disables
+
+
+@pytest.mark.parametrize("field,value", [("spun_threshold", 1.5), ("spun_threshold", float("nan")),
+                                         ("clean_threshold", -0.1), ("time_budget", -1.0), ("max_chars", -5)])
+def test_config_refuses_values_out_of_range(field, value):
+    with pytest.raises(unspin.errors.ConfigError, match=field):
+        unspin.Config(**{field: value})
+    with pytest.raises(ValueError):
+        unspin.Config().replace(**{field: value})
+
+
+#: Pieces of text the strategies below are built from (our own wording): spinner filler, a
+#: tortured phrase, anchors, markup, spintax, homoglyphs, invisible characters, surrogates.
+_FRAGMENTS = ["and you may", "brand new", "you to definitely", "the council voted", "on the river road",
+              "counterfeit consciousness", "example.org", "best-cheap-flight-deals-now", "reisetilbud",
+              "x@example.com", "<b>", "</b>", "<script>", "</script>", "<!--", "-->", "{great|fine|good}",
+              "p\u0430per", "wo\u200brd", "\ud800", "\udfff", "\ufffd", "\x00", "“quoted”", "\n\n", "...", "'s"]
+_chars = st.one_of(st.characters(), st.characters(categories=["Cs"]), st.sampled_from(list("<>{}|@./-'\"“”\n ")))
+arbitrary_text = st.one_of(
+    st.text(_chars, max_size=200),
+    st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(_chars, max_size=12)), max_size=60).map(" ".join),
+)
+
+
+def _check_invariants(text: str, report) -> None:
+    from unspin.textio import clean_text
+
+    clean = clean_text(text)[0]
+    assert report.verdict in unspin.VERDICTS
+    assert report.reason
+    assert (report.score is None) == (report.verdict == "not_applicable")
+    for s in report.spans:
+        assert 0 <= s.start <= s.end <= len(text)
+        assert clean[s.start:s.end] == s.text, s
+    json.dumps(report.to_dict(features=True), ensure_ascii=False).encode("utf-8")
+
+
+@settings(max_examples=60, deadline=None)
+@given(arbitrary_text)
+def test_check_holds_on_arbitrary_text(text):
+    _check_invariants(text, unspin.check(text))
+
+
+@settings(max_examples=30, deadline=None)
+@given(arbitrary_text)
+def test_check_holds_on_arbitrary_bytes(text):
+    data = text.encode("utf-8", errors="surrogatepass")  # invalid UTF-8 where there were surrogates
+    try:
+        report = unspin.check(data)
+    except unspin.InputError as exc:
+        assert "binary" in str(exc)
+        return
+    from unspin.textio import decode
+
+    _check_invariants(decode(data)[0], report)
+
+
+def test_spans_on_html_slice_back_to_the_input():
+    # the signature runs across a tag; its text used to be the masked copy ("and    you may")
+    text = ("<p>The council voted on Tuesday to build a lane and <b>you may</b> the new crossings at three "
+            "junctions.</p><p>More text here and there.</p>")
+    r = unspin.check(text)
+    assert "HTML markup ignored" in r.reason and r.spans
+    _check_invariants(text, r)

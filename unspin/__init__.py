@@ -45,7 +45,14 @@ def restore(text: str, config: Config | None = None, *, source: str | None = Non
     With ``source`` (the original text, e.g. found by ``unspin trace``), the part of ``text``
     that aligns with it gets the source's wording (spans with ``rule="source:<source_id>:
     <start>-<end>"``) and the language model restores only the rest; ``source_only=True``
-    leaves the rest alone and needs no model (:mod:`unspin.source_restore`)."""
+    leaves the rest alone and needs no model (:mod:`unspin.source_restore`).
+
+    Lone surrogates in ``text`` are replaced with U+FFFD first (one for one, so offsets into
+    ``text`` stay valid); ``Restoration.source`` is the text that was restored."""
+    if isinstance(text, str):
+        from .textio import clean_text
+
+        text = clean_text(text)[0]
     if source is not None:
         from .source_restore import restore_with_source
 

@@ -32,6 +32,11 @@ class Config:
     #: Inputs longer than this many characters are cut (the cut is reported in ``reason``)
     #: so memory and time stay bounded. 0 disables the cut.
     max_chars: int = 2_000_000
+    #: Seconds one document may take in the fast tier before it is given up as
+    #: ``not_applicable`` (the reason says so). Every stage is linear, so only a runaway
+    #: input or a badly overloaded machine reaches it: 2,000,000 characters of prose take
+    #: about 5 s here. Checked between pieces of work, so one stage can overrun it. 0 disables.
+    time_budget: float = 60.0
     #: Minimum confidence for a span to be reported. Lower values show weaker evidence,
     #: which is useful when reading a page but noisy in bulk output.
     min_span_confidence: float = 0.30
@@ -85,6 +90,20 @@ class Config:
     # --- deep check / cascade ---
     #: Fast-tier score band in which ``--deep`` consults the language model.
     deep_band: tuple[float, float] = (0.15, 0.95)
+
+    def __post_init__(self) -> None:
+        # A threshold outside [0, 1] or NaN would silently give every document the same
+        # verdict (every comparison with NaN is false); refuse it where it is set.
+        from .errors import ConfigError
+
+        for name in ("spun_threshold", "clean_threshold", "min_span_confidence"):
+            v = getattr(self, name)
+            if not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:  # also false for NaN
+                raise ConfigError(f"{name} must be a number from 0 to 1, got {v!r}")
+        if not isinstance(self.max_chars, int) or self.max_chars < 0:
+            raise ConfigError(f"max_chars must be a whole number >= 0, got {self.max_chars!r}")
+        if not isinstance(self.time_budget, (int, float)) or not self.time_budget >= 0 or self.time_budget == float("inf"):
+            raise ConfigError(f"time_budget must be a finite number of seconds >= 0 (0: no limit), got {self.time_budget!r}")
 
     def verdict(self, score: float) -> str:
         """The verdict for a calibrated score: ``spun``, ``unsure`` or ``clean``."""

@@ -8,6 +8,7 @@ Pipeline (each stage its own module):
 
 from __future__ import annotations
 
+from . import budget
 from .charlevel import find_charlevel
 from .config import DEFAULT, Config
 from .errors import InputError
@@ -18,7 +19,7 @@ from .report import Report, Span
 from .scoring import model
 from .signatures import find_signatures
 from .substitutions import find_substitutions, find_tortured
-from .textio import decode, looks_like_html, mask_html
+from .textio import clean_text, decode, looks_like_html, mask_html, resliced
 from .tokenize import tokenize
 
 #: Human wording for the features the reason line may cite.
@@ -95,9 +96,19 @@ def check(text: str | bytes, config: Config | None = None) -> Report:
         text, notes = decode(bytes(text))
     elif not isinstance(text, str):
         raise InputError(f"expected text (str or bytes), got {type(text).__name__}")
+    else:
+        text, notes = clean_text(text)  # lone surrogates -> U+FFFD, offsets unchanged
     if not text.strip():
         return _na("empty input")
-    result = analyse(text, config)
+    try:
+        with budget.limit(config.time_budget):
+            result = analyse(text, config)
+            budget.checkpoint("the evidence stages")
+    except budget.OverBudget as exc:
+        result = _na(str(exc))
+    if not isinstance(result, Report):
+        # spans found on masked HTML carry the masked text: give them the input's own
+        result = (resliced(result[0], text),) + tuple(result[1:])
     if isinstance(result, Report):
         if notes:
             result.reason += "; " + "; ".join(notes)

@@ -17,6 +17,13 @@ class InputError(UnspinError):
     exit_code = 2
 
 
+class ConfigError(UnspinError, ValueError):
+    """A :class:`~unspin.config.Config` value is out of range (a threshold outside 0-1 or NaN,
+    a negative limit)."""
+
+    exit_code = 2
+
+
 class MissingComponent(UnspinError):
     """An optional dependency or the language model is not installed.
 

@@ -13,6 +13,7 @@ import functools
 import re
 from typing import Sequence
 
+from .budget import checkpoint
 from .report import Span
 from .tokenize import Token
 
@@ -112,6 +113,8 @@ def find_injected(text: str, toks: Sequence[Token], detect_foreign: bool = True)
     foreign: list[str | None] = [None] * n
     if detect_foreign:
         for k, t in enumerate(toks):
+            if not k & 4095:
+                checkpoint("the foreign-fragment finder")
             if t.kind == "word" and not _quoted(text, t):
                 # a capitalised word is probably a name (or a sentence start): leave it
                 if t.text[:1].isupper() and not _NON_LATIN.search(t.text):

@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from .errors import InputError
+from .report import Span
 
 
 class DecodingWarning(UserWarning):
@@ -49,6 +50,34 @@ def decode(data: bytes, source: str = "input") -> tuple[str, list[str]]:
         )
         warnings.warn(notes[-1], DecodingWarning, stacklevel=2)
     return text, notes
+
+
+def resliced(spans: list[Span], text: str) -> list[Span]:
+    """The spans with ``text`` taken from ``text`` at their offsets, so that
+    ``text[s.start:s.end] == s.text`` holds (a stage that read a masked copy of the input,
+    such as HTML with its tags blanked out, sees other characters there)."""
+    from dataclasses import replace
+
+    return [s if text[s.start:s.end] == s.text else replace(s, text=text[s.start:s.end]) for s in spans]
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> tuple[str, list[str]]:
+    """Make ``text`` valid Unicode: each surrogate code point (U+D800-U+DFFF, which cannot be
+    written as UTF-8, e.g. half of a UTF-16 pair cut in two) is replaced by U+FFFD. One
+    character for one, so offsets into the text as given stay valid. Returns the text and a
+    list with one note when anything was replaced (no note otherwise).
+
+    ``str`` is the only way such code points arrive: decoding bytes never produces them.
+    """
+    if text.isascii():
+        return text, []
+    text, n = _SURROGATE.subn("\ufffd", text)
+    if not n:
+        return text, []
+    return text, [f"{n} surrogate code point(s) that are not valid Unicode replaced with U+FFFD"]
 
 
 def read_input(path: str) -> tuple[str, list[str]]:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .budget import checkpoint
+
 # URLs and domain-like tokens first, so "example-brides.org" stays one token.
 _URL = r"(?:https?://|www\.)[^\s<>\"'()\[\]]+"
 #: Host labels per domain token. DNS allows up to 127; a bound keeps a failed attempt (a long
@@ -58,7 +60,9 @@ class Token:
 
 def tokenize(text: str) -> list[Token]:
     """Split ``text`` into tokens (words, numbers, URLs, domains, punctuation) with offsets."""
-    return [Token(m.group(), m.start(), m.end(), m.lastgroup) for m in _TOKEN_RE.finditer(text)]
+    toks = [Token(m.group(), m.start(), m.end(), m.lastgroup) for m in _TOKEN_RE.finditer(text)]
+    checkpoint("tokenising")
+    return toks
 
 
 def words(text: str) -> list[str]:
