@@ -151,6 +151,32 @@ def test_the_record_count_agrees_with_the_reader_on_damaged_streams(tmp_path):
         assert readers.count_records(source, exact=True) == indexes[-1] + 1, path
 
 
+def test_truncated_warc_and_parquet_files_end_with_an_error_record(tmp_path):
+    pytest.importorskip("fastwarc")
+    pytest.importorskip("resiliparse")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from test_scan import _warc_record
+
+    records = [_warc_record("response", f"http://a{i}.example/", "text/html",
+                            f"<html><body><p>{CLEAN} ({i})</p></body></html>".encode(), f"p{i}") for i in range(4)]
+    gz = b"".join(gzip.compress(r) for r in records)
+    plain = b"".join(records)
+    (tmp_path / "a.warc.gz").write_bytes(gz[:-60])  # cut inside the last gzip member
+    (tmp_path / "b.warc").write_bytes(plain[:-60])  # cut inside the last record
+    table_path = tmp_path / "c.parquet"
+    pq.write_table(__import__("pyarrow").table({"text": [CLEAN] * 3}), table_path)
+    table_path.write_bytes(table_path.read_bytes()[:-20])  # no footer
+    for name, whole in (("a.warc.gz", 3), ("b.warc", 3), ("c.parquet", 0)):
+        out = tmp_path / (name + ".out.jsonl")
+        summary = scan([str(tmp_path / name)], str(out), opts())
+        rows = read_jsonl(out)
+        assert all("error" not in r["unspin"] for r in rows[:whole]), name
+        assert "error" in rows[-1]["unspin"] and summary.errors == 1, name
+        assert "damaged" in rows[-1]["unspin"]["error"] or "cannot read Parquet" in rows[-1]["unspin"]["error"]
+        source = readers.detect(str(tmp_path / name))
+        assert readers.count_records(source, exact=True) == len(rows), name
+
+
 def test_a_merged_zstd_output_of_several_shards_reads_back_whole(tmp_path):
     _zstd()
     src = tmp_path / "in.jsonl"

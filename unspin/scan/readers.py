@@ -321,11 +321,15 @@ def _iter_warc(source: Source, start: int, stop: int | None, limit: int,
     from fastwarc.warc import ArchiveIterator, WarcRecordType
 
     index = 0
+    documents = WarcRecordType.response | WarcRecordType.resource
+    last_pos = 0  # where the last record seen starts (every type: the tail check needs it)
     try:
         with open(source.path, "rb") as fh:
-            it = ArchiveIterator(fh, record_types=WarcRecordType.response | WarcRecordType.resource,
-                                 parse_http=True)
+            it = ArchiveIterator(fh, record_types=WarcRecordType.any_type, parse_http=True)
             for rec in it:
+                last_pos = rec.stream_pos
+                if not rec.record_type & documents:
+                    continue
                 http = rec.http_headers
                 ctype = (http.get("Content-Type") if http is not None else rec.headers.get("Content-Type")) or ""
                 ctype = ctype.split(";")[0].strip().lower()
@@ -354,10 +358,47 @@ def _iter_warc(source: Source, start: int, stop: int | None, limit: int,
                             "_body": body,
                         })
                 index += 1
+        # fastwarc ends quietly where a file is cut off inside a record: check the tail.
+        problem = _warc_tail_problem(source, last_pos)
+        if problem is not None:
+            raise EOFError(problem)
     except UnspinError:
         raise
     except Exception as exc:  # fastwarc raises on some damaged streams; stop this file, keep the batch
-        yield Raw(max(index, start), "error", _stream_error(source, exc))
+        if stop is None or max(index, start) < stop:
+            yield Raw(max(index, start), "error", _stream_error(source, exc))
+
+
+_CONTENT_LENGTH = re.compile(rb"(?im)^content-length:[ \t]*(\d+)[ \t]*\r?$")
+
+
+def _warc_tail_problem(source: Source, pos: int) -> str | None:
+    """Why the WARC data from offset ``pos`` (where the last record fastwarc saw starts, at a
+    gzip member boundary for ``.warc.gz``) to the end is not whole records, or ``None``."""
+    import zlib
+
+    with open(source.path, "rb") as fh:
+        fh.seek(pos)
+        data = fh.read()
+    if source.compression == "gzip" or data[:2] == b"\x1f\x8b":
+        parts = []
+        while data:
+            d = zlib.decompressobj(wbits=31)
+            parts.append(d.decompress(data))
+            if not d.eof:
+                return "the gzip data ends in the middle of a member (truncated)"
+            data = d.unused_data
+        data = b"".join(parts)
+    while data.strip():
+        head = data.find(b"\r\n\r\n")
+        length = _CONTENT_LENGTH.search(data, 0, head) if head >= 0 else None
+        if length is None:
+            return "the file ends inside a WARC header (truncated)"
+        end = head + 4 + int(length.group(1))
+        if end > len(data):
+            return "the file ends inside a WARC record (truncated)"
+        data = data[end:]
+    return None
 
 
 def list_txt(folder: str) -> list[str]:
