@@ -216,6 +216,19 @@ def test_a_run_with_few_failures_says_nothing_with_q(tmp_path, capsys):
     assert code == 0 and err == ""
 
 
+def test_status_lines_when_standard_error_is_not_a_terminal(tmp_path, capsys):
+    src = tmp_path / "in.jsonl"
+    src.write_bytes(lines(0, 6))
+    argv = ["scan", str(src), "-o", str(tmp_path / "o.jsonl"), "-w", "1", "--shard-size", "2"]
+    code, _, err = run_cli(argv + ["--status-every", "0.000001"], capsys)  # capsys: not a terminal
+    assert code == 0
+    status = [line for line in err.splitlines() if line.startswith("unspin scan: ") and "docs done" in line]
+    assert status[0] == "unspin scan: starting: 0 of 6 docs done"
+    assert status[-1].startswith("unspin scan: 6 of 6 docs done (") and len(status) >= 3
+    code, _, err = run_cli(argv + ["-q", "--overwrite"], capsys)
+    assert code == 0 and err == ""
+
+
 # ------------------------------------------------------------------------------ the output, first
 
 @pytest.fixture

@@ -78,7 +78,11 @@ def register(subparsers) -> None:
                    help="documents per output shard (default: 10000)")
     g.add_argument("--overwrite", action="store_true",
                    help="discard shards of a different earlier scan in the output instead of refusing")
-    g.add_argument("-q", "--quiet", action="store_true", help="no progress bar and no summary line")
+    g.add_argument("-q", "--quiet", action="store_true",
+                   help="no progress (a bar on a terminal, else a status line every --status-every seconds) "
+                        "and no summary line; warnings are still printed")
+    g.add_argument("--status-every", type=float, default=30.0, metavar="S",
+                   help="seconds between status lines when standard error is not a terminal (default: 30)")
     add_common(p)
     p.set_defaults(func=run)
 
@@ -99,6 +103,7 @@ def run(args) -> int:
         deep=args.deep, restore=args.restore, only=args.only, max_record_bytes=args.max_record_bytes,
         output_format=args.output_format, workers=args.workers, engine=args.engine,
         ray_address=args.ray_address, overwrite=args.overwrite, progress=not args.quiet,
+        status_every_s=args.status_every,
     )
 
     def log(msg: str) -> None:

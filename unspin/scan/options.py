@@ -58,6 +58,9 @@ class ScanOptions:
     overwrite: bool = False
     #: Show a progress bar on standard error (only when it is a terminal).
     progress: bool = True
+    #: When standard error is not a terminal (a log file, a batch system), print a status
+    #: line every this many seconds instead of the bar; ``None``: nothing (the CLI uses 30 s).
+    status_every_s: float | None = None
 
     def __post_init__(self):
         if self.only is not None:
@@ -73,6 +76,8 @@ class ScanOptions:
             raise InputError("--workers must be at least 1")
         if self.batch_size < 1:
             raise InputError("batch_size must be at least 1")
+        if self.status_every_s is not None and not self.status_every_s > 0:
+            raise InputError("--status-every must be a number of seconds above 0")
         if self.max_record_bytes < 1:
             raise InputError("--max-record-bytes must be at least 1")
 

@@ -109,7 +109,7 @@ def run_ray(sources: list[Source], layout, options: ScanOptions, config: Config,
         if not specs:
             return
         log(f"ray: {len(specs)} shard(s) to run on {options.n_workers} actor(s)")
-        bar = progress_bar(options.progress, None, 0, desc="unspin scan")
+        bar = progress_bar(options.progress, None, 0, desc="unspin scan", status_every_s=options.status_every_s)
         start = time.perf_counter()
         ds = ray.data.from_items(specs, override_num_blocks=len(specs))
         ds = ds.map(ShardTask, fn_constructor_args=(sources, layout, options, config),

@@ -63,7 +63,7 @@ def manifest(sources: list[Source], layout: Layout, options: ScanOptions, config
 
 
 def _progress(options: ScanOptions, total: int | None, initial: int):
-    return progress_bar(options.progress, total, initial, desc="unspin scan")
+    return progress_bar(options.progress, total, initial, desc="unspin scan", status_every_s=options.status_every_s)
 
 
 # ----------------------------------------------------------------------------- the local engine

@@ -450,13 +450,61 @@ class ShardedOutput:
         return True
 
 
-def progress_bar(enabled: bool, total: int | None, initial: int = 0, desc: str = "unspin", unit: str = "doc"):
-    """A tqdm bar on standard error (shown only when it is a terminal), or ``None``."""
+def progress_bar(enabled: bool, total: int | None, initial: int = 0, desc: str = "unspin", unit: str = "doc",
+                 status_every_s: float | None = None, stream=None):
+    """Progress on standard error, or ``None``: a tqdm bar when it is a terminal; otherwise,
+    with ``status_every_s``, a status line that often (a log file or a batch system's output
+    then shows the job is alive: the first line at once, then every ``status_every_s``
+    seconds). The object has ``update(n)`` and ``close()``."""
     if not enabled:
         return None
+    stream = stream or sys.stderr
     try:
-        from tqdm import tqdm
-    except ImportError:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if tty:
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            return None
+        return tqdm(total=total, initial=initial, unit=unit, dynamic_ncols=True, smoothing=0.1,
+                    file=stream, desc=desc)
+    if status_every_s is None:
         return None
-    return tqdm(total=total, initial=initial, unit=unit, dynamic_ncols=True, smoothing=0.1,
-                disable=None, file=sys.stderr, desc=desc)
+    return StatusLines(total, initial, desc, unit, status_every_s, stream)
+
+
+class StatusLines:
+    """Progress as a line every so often (for a standard error that is not a terminal)."""
+
+    def __init__(self, total: int | None, initial: int, desc: str, unit: str, every_s: float, stream):
+        import time
+
+        self._clock = time.monotonic
+        self.total, self.done, self.desc, self.unit = total, initial, desc, unit
+        self.every_s, self.stream = every_s, stream
+        self._start = self._clock()
+        self._this_run = 0
+        self._last = self._start
+        of = f" of {total:,}" if total is not None else ""
+        self._print(f"starting: {initial:,}{of} {unit}s done")
+
+    def _print(self, text: str) -> None:
+        try:
+            print(f"{self.desc}: {text}", file=self.stream, flush=True)
+        except (OSError, ValueError):  # a closed or full stream must not stop the job
+            pass
+
+    def update(self, n: int = 1) -> None:
+        self.done += n
+        self._this_run += n
+        now = self._clock()
+        if now - self._last >= self.every_s:
+            self._last = now
+            rate = self._this_run / max(now - self._start, 1e-9)
+            of = f" of {self.total:,}" if self.total is not None else ""
+            self._print(f"{self.done:,}{of} {self.unit}s done ({rate:,.1f} {self.unit}s/s)")
+
+    def close(self) -> None:
+        pass
