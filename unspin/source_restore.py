@@ -59,10 +59,12 @@ def _keys(tokens) -> list[str]:
 
 
 def _regions(blocks: list[tuple[int, int, int]]) -> list[list[tuple[int, int, int]]]:
-    """Chains of anchoring blocks with short gaps."""
-    anchors = [b for b in blocks if b[2] >= MIN_RUN]
+    """Chains of matching blocks with short gaps (single tokens may link a chain), each
+    trimmed to start and end with a run of :data:`MIN_RUN` tokens and kept only when its runs
+    of :data:`MIN_RUN` or more hold :data:`MIN_MATCHED` tokens (chance matches of ``the`` and
+    commas between unrelated passages never make a region)."""
     chains: list[list[tuple[int, int, int]]] = []
-    for blk in anchors:
+    for blk in blocks:
         if chains:
             pi, pj, pn = chains[-1][-1]
             gi, gj = blk[0] - (pi + pn), blk[1] - (pj + pn)
@@ -70,7 +72,13 @@ def _regions(blocks: list[tuple[int, int, int]]) -> list[list[tuple[int, int, in
                 chains[-1].append(blk)
                 continue
         chains.append([blk])
-    return [c for c in chains if sum(b[2] for b in c) >= MIN_MATCHED]
+    out = []
+    for chain in chains:
+        strong = [k for k, b in enumerate(chain) if b[2] >= MIN_RUN]
+        if not strong or sum(chain[k][2] for k in strong) < MIN_MATCHED:
+            continue
+        out.append(chain[strong[0]: strong[-1] + 1])
+    return out
 
 
 def align_to_source(text: str, source: str, source_id: str = "source") -> SourceAlignment:
