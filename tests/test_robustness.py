@@ -168,6 +168,7 @@ def _check_invariants(text: str, report) -> None:
         assert 0 <= s.start <= s.end <= len(text)
         assert clean[s.start:s.end] == s.text, s
     json.dumps(report.to_dict(features=True), ensure_ascii=False).encode("utf-8")
+    _reason_agrees(report)
 
 
 @settings(max_examples=60, deadline=None)
@@ -197,3 +198,62 @@ def test_spans_on_html_slice_back_to_the_input():
     r = unspin.check(text)
     assert "HTML markup ignored" in r.reason and r.spans
     _check_invariants(text, r)
+
+
+# --- the reason agrees with the verdict and names the evidence ---
+
+#: An honest forum post (written for this test) whose only evidence is two weak thesaurus
+#: candidates ("rest home" -> "home"); the fast tier called it spun (p=0.94) with a reason
+#: that said "no evidence spans".
+REST_HOME = ("Looking for advice. My grandad has to go into a rest home after his fall and we are trying to "
+             "find one that allows visits in the evening. The rest home near us seems fine but the reviews are "
+             "mixed. Has anyone got experience with this?")
+_HEADS = {"spun": "spun:", "clean": "looks clean:", "unsure": "unsure:"}
+
+
+def _reason_agrees(r) -> None:
+    if r.verdict == "not_applicable":
+        return
+    assert r.reason.startswith(_HEADS[r.verdict]), (r.verdict, r.reason)
+    if r.spans:
+        assert "no evidence spans" not in r.reason, r.reason
+    if r.verdict == "spun":
+        assert "driven by" in r.reason, r.reason
+
+
+@pytest.mark.parametrize("name", ["spun-council-news.txt", "clean-council-news.txt", None])
+def test_reason_agrees_with_the_verdict_and_counts_the_spans(examples, name):
+    text = REST_HOME if name is None else (examples / name).read_text(encoding="utf-8")
+    r = unspin.check(text)
+    _reason_agrees(r)
+    if name is None:
+        assert "2 weak substitution candidates" in r.reason
+
+
+@pytest.mark.xfail(strict=True, reason="the scorer calls an honest post spun on two weak candidates; the lead's "
+                                       "retrained scorer / cascade (issue 11) is to fix it")
+def test_spun_needs_evidence_stronger_than_weak_candidates():
+    r = unspin.check(REST_HOME)
+    assert r.verdict != "spun" or any(s.confidence >= 0.5 for s in r.spans), r.reason
+
+
+def _lm_ready() -> bool:
+    try:
+        from unspin import models
+
+        return bool(models.info().get("installed")) and __import__("importlib").util.find_spec("torch") is not None
+    except Exception:
+        return False
+
+
+@pytest.mark.skipif(not _lm_ready(), reason="needs the language model: pip install 'unspin[lm]' && unspin models fetch")
+@pytest.mark.xfail(strict=True, reason="deep_check appends to the fast reason, which keeps the fast verdict's "
+                                       "head ('spun: p=0.94 ...') when the deep verdict differs; the lead's cascade "
+                                       "rewrite (issue 11) is to fix it")
+def test_deep_reason_agrees_with_the_deep_verdict():
+    from unspin.config import DEFAULT
+    from unspin.deep import deep_check
+
+    fast = unspin.check(REST_HOME)
+    deep = deep_check(REST_HOME, DEFAULT, fast)
+    _reason_agrees(deep)

@@ -122,13 +122,13 @@ def check(text: str | bytes, config: Config | None = None) -> Report:
         s for s in spans
         if s.confidence >= config.min_span_confidence and (config.report_substitutions or s.kind != "substitution")
     ]
-    reason = _reason(verdict, score, spans, m.contributions(feats))
+    reason = _reason(verdict, score, spans, m.contributions(feats), config.min_span_confidence)
     if notes:
         reason += "; " + "; ".join(notes)
     return Report(score=score, verdict=verdict, reason=reason, spans=shown, features=feats, language="English")
 
 
-def _reason(verdict: str, score: float, spans: list[Span], contrib: dict[str, float]) -> str:
+def _reason(verdict: str, score: float, spans: list[Span], contrib: dict[str, float], min_conf: float = 0.0) -> str:
     counts: dict[str, int] = {}
     for s in spans:
         if s.confidence >= 0.5 or s.kind != "substitution":
@@ -141,7 +141,16 @@ def _reason(verdict: str, score: float, spans: list[Span], contrib: dict[str, fl
             drivers.append(label)
         if len(drivers) == 3:
             break
-    evidence = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1])) or "no evidence spans"
+    if verdict == "spun" and not drivers:
+        # a spun verdict always says what drove it, even when no single signal stands out
+        pos = [(v, k) for v, k in top if v > 0]
+        drivers = [_REASON[pos[0][1]]] if pos else ["the document statistics together"]
+    evidence = ", ".join(f"{n} {k.replace('_', ' ')}" for k, n in sorted(counts.items(), key=lambda kv: -kv[1]))
+    # weak candidates are evidence too (they feed the score): never "no evidence spans" with spans
+    weak = sum(1 for s in spans if s.kind == "substitution" and min_conf <= s.confidence < 0.5)
+    if weak:
+        evidence += (", " if evidence else "") + f"{weak} weak substitution candidate{'s' if weak > 1 else ''}"
+    evidence = evidence or "no evidence spans"
     head = {"spun": "spun", "clean": "looks clean", "unsure": "unsure"}[verdict]
     why = f" (driven by {', '.join(drivers)})" if drivers and verdict != "clean" else ""
     return f"{head}: p={score:.2f}{why}; {evidence}"
