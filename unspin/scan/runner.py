@@ -18,12 +18,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-import signal
-import sys
-import threading
 import time
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from ..config import Config
@@ -31,8 +27,8 @@ from ..errors import InputError, UnspinError
 from .options import COUNTERS, ScanOptions, ScanSummary
 from .process import DocProcessor, error_of
 from .readers import Source, count_records, detect, iter_raw
-from .shards import (Layout, OutputError, ShardedOutput, plan_output, progress_bar, shard_name, sum_markers,
-                     write_done)
+from .shards import (Layout, OutputError, ShardedOutput, plan_output, process_pool, progress_bar, shard_name,
+                     sum_markers, write_done)
 from .writers import ShardWriter
 
 JOB = "scan"
@@ -72,33 +68,7 @@ _WORKER: dict = {}
 _WARM_UP = "A short English sentence that makes the detector load everything it needs before work starts."
 
 
-def die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
-    """Make this (worker) process end when ``parent_pid`` does, however the parent ends (a
-    ``kill -9`` included, where it cannot tell its workers): on Linux the kernel sends SIGKILL
-    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also checks every ``poll_s``
-    seconds whether the parent is still the parent."""
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent_pid:  # the parent died before the line above took effect
-        os._exit(1)
-
-    def watch():
-        while True:
-            time.sleep(poll_s)
-            if os.getppid() != parent_pid:
-                os._exit(1)
-
-    threading.Thread(target=watch, name="unspin-parent-watch", daemon=True).start()
-
-
-def _init_worker(options: ScanOptions, config: Config, as_dict: bool, parent_pid: int) -> None:
-    die_with_parent(parent_pid)
+def _init_worker(options: ScanOptions, config: Config, as_dict: bool) -> None:
     _WORKER["processor"] = DocProcessor(options, config, as_dict)
 
 
@@ -134,9 +104,7 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
             # Load the lexicons, language detector and model once, before forking: the workers
             # share those pages instead of each loading its own copy (less memory, faster start).
             DocProcessor(options, config, as_dict).analyse(_WARM_UP)
-        ctx = multiprocessing.get_context("fork" if fork else "spawn")
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
-                                   initargs=(options, config, as_dict, os.getpid()))
+        pool = process_pool(workers, fork, _init_worker, (options, config, as_dict))
     else:
         processor = DocProcessor(options, config, as_dict)
     bar = _progress(options, total, already)

@@ -35,6 +35,9 @@ Use::
         markers = out.markers()                  # every done marker, in shard order
         out.merge()                              # into the output file, when there is one
 
+Worker processes come from :func:`process_pool`: they die with the job's process (a ``kill -9``
+of the parent must not leave them running) and never keep its lock.
+
 Shard names must depend only on the inputs (never on timing or the number of workers): then a
 resumed run writes the same shards as an uninterrupted one and the merged output is the same.
 :func:`write_done` works without the :class:`ShardedOutput` object (in a Ray task, say); the
@@ -448,6 +451,55 @@ class ShardedOutput:
             os.remove(layout.shard_path(n))
         self.log(f"merged {len(names)} shard(s) into {layout.merged}")
         return True
+
+
+# ----------------------------------------------------------------------------- workers
+
+def die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
+    """Make this (worker) process end when ``parent_pid`` does, however the parent ends (a
+    ``kill -9`` included, where it cannot tell its workers): on Linux the kernel sends SIGKILL
+    (``prctl(PR_SET_PDEATHSIG)``); everywhere a daemon thread also checks every ``poll_s``
+    seconds whether the parent is still the parent."""
+    import signal
+    import threading
+    import time
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="unspin-parent-watch", daemon=True).start()
+
+
+def _init_pool_worker(parent_pid: int, initializer, initargs) -> None:
+    die_with_parent(parent_pid)
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def process_pool(workers: int, fork: bool = True, initializer=None, initargs=()):
+    """A ``ProcessPoolExecutor`` whose workers die with this process (:func:`die_with_parent`)
+    and do not hold its output locks. ``fork``: fork the workers where the platform can (they
+    share the pages the parent loaded before), else spawn them."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "fork" if fork and "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_init_pool_worker, initargs=(os.getpid(), initializer, initargs))
 
 
 def progress_bar(enabled: bool, total: int | None, initial: int = 0, desc: str = "unspin", unit: str = "doc",
