@@ -53,12 +53,24 @@ def datatrove_minhash_clusters(texts: list[str]) -> list[int]:
     """Cluster ids by datatrove's MinHash with its default config (no verification)."""
     import tempfile
 
+    import datatrove.pipeline.dedup.minhash as dt_minhash
     from datatrove.pipeline.dedup.minhash import MinhashConfig, MinhashDedupSignature
 
     from unspin.cluster.group import UnionFind
 
-    with tempfile.TemporaryDirectory() as tmp:
+    class _Split:  # datatrove's English tokenizer needs spaCy; on simplify_text()'s output
+        def word_tokenize(self, text):  # (lower-cased, punctuation removed) a split is the same
+            return text.split()
+
+    loader = dt_minhash.load_word_tokenizer
+    dt_minhash.load_word_tokenizer = lambda language: _Split()
+    try:
+        tmp_ctx = tempfile.TemporaryDirectory()
+        tmp = tmp_ctx.name
         step = MinhashDedupSignature(output_folder=tmp, config=MinhashConfig())
+    finally:
+        dt_minhash.load_word_tokenizer = loader
+    with tmp_ctx:
         buckets: dict[tuple, list[int]] = {}
         for i, t in enumerate(texts):
             sh = step.get_shingles(t)
@@ -127,7 +139,7 @@ def run_synthetic(args) -> dict:
     n = len(texts)
     orig_of = {family[i]: i for i in range(n) if is_original[i]}
     t = time.perf_counter()
-    marks = cluster_texts(texts, ids=list(range(n)), options=ClusterOptions())
+    marks = cluster_texts(texts, ids=list(range(n)), options=options_from(args))
     secs = time.perf_counter() - t
     copies = [i for i in range(n) if family[i] is not None and not is_original[i]]
     traced = sum(1 for i in copies if marks[i]["role"] == "copy" and marks[i]["source"] == orig_of[family[i]])
@@ -188,7 +200,7 @@ def run_dev(args) -> dict:
         return bool(article(ids[a]) & article(ids[b]))
 
     t = time.perf_counter()
-    marks = cluster_texts(texts, ids=ids, options=ClusterOptions())
+    marks = cluster_texts(texts, ids=ids, options=options_from(args))
     secs = time.perf_counter() - t
     with_source = [i for i in range(len(ids)) if ids[i] in own]
     traced = [i for i in with_source if marks[i]["role"] == "copy" and marks[i]["source"] in own[ids[i]]]
@@ -303,12 +315,22 @@ def _adjacent(c: list[str], b: list[str], j_left: int, j_right: int) -> bool:
     return (b[j_left], b[j_right]) in pairs
 
 
+def options_from(args) -> ClusterOptions:
+    changes = {k: getattr(args, k) for k in ("shingle", "window", "num_perm", "bands", "threshold", "min_run")
+               if getattr(args, k, None) is not None}
+    return ClusterOptions(**changes)
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.run_cluster", description=__doc__.split("\n\n")[0])
     p.add_argument("what", choices=["synthetic", "dev", "restore-dev"])
     p.add_argument("--families", type=int, default=150, help="synthetic: originals (default 150)")
     p.add_argument("--distractors", type=int, default=300, help="synthetic: unrelated clean windows (default 300)")
     p.add_argument("--seed", type=int, default=0)
+    for name in ("shingle", "window", "num_perm", "bands", "min_run"):
+        p.add_argument("--" + name.replace("_", "-"), dest=name, type=int, default=None,
+                       help=f"ClusterOptions.{name} (default: the library's)")
+    p.add_argument("--threshold", type=float, default=None, help="ClusterOptions.threshold")
     args = p.parse_args(argv)
     fn = {"synthetic": run_synthetic, "dev": run_dev, "restore-dev": run_restore_dev}[args.what]
     out = fn(args)

@@ -52,7 +52,7 @@ def register(subparsers) -> None:
                    help="shard format when OUTPUT is a folder (default: jsonl)")
     g = p.add_argument_group("matching")
     g.add_argument("--threshold", type=float, default=None, metavar="C",
-                   help="containment at or above which two documents are linked (default 0.5); "
+                   help="containment at or above which two documents are linked (default 0.35); "
                         "lower finds more heavily spun copies and links more near-topic pages")
     g.add_argument("--min-tokens", type=int, default=None, metavar="N",
                    help="documents with fewer canonical tokens stay unique (default 12)")

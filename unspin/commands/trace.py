@@ -22,7 +22,7 @@ def register(subparsers) -> None:
     p.add_argument("file", nargs="?", default="-", metavar="FILE", help="text file to trace, or - for standard input (default)")
     p.add_argument("--against", required=True, metavar="CORPUS", help="an index file, a corpus file or a folder of .txt files")
     p.add_argument("--threshold", type=float, default=None, metavar="C",
-                   help="containment needed to call a candidate the source (default: the index's, 0.5)")
+                   help="containment needed to call a candidate the source (default: the index's, 0.35)")
     p.add_argument("--text-field", default="text", metavar="NAME", help="text field of a corpus that is not an index")
     p.add_argument("--id-field", default="id", metavar="NAME", help="id field of a corpus that is not an index")
     g = p.add_argument_group("restoring")
