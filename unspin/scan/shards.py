@@ -13,14 +13,14 @@ at the end. A shard is named ``PREFIX-FFFFF-KKKKKK`` (:func:`shard_name`): by co
 ``_`` or ``.``, so that dataset readers (``pyarrow.dataset``, Spark, DuckDB, datatrove) that open
 the folder see only the shards:
 
-===========================  ============================================================
-``PREFIX-FFFFF-KKKKKK.EXT``  a finished shard (``EXT`` from the output format)
-``.PREFIX-...EXT.tmp``       a shard being written (renamed into place when whole)
+=============================  ==========================================================
+``PREFIX-FFFFF-KKKKKK.EXT``    a finished shard (``EXT`` from the output format)
+``.PREFIX-...EXT.tmp``         a shard being written (renamed into place when whole)
 ``_PREFIX-FFFFF-KKKKKK.done``  its done marker: a JSON object the job chose (counts, ...)
-``_unspin_JOB.json``         the manifest: what the output depends on
-``_unspin.lock``             the lock held while a job writes here (holds its pid)
-``_merged``                  written after the merge into the output file
-===========================  ============================================================
+``_unspin_JOB.json``           the manifest: what the output depends on
+``_unspin.lock``               the lock held while a job writes here (holds its pid)
+``_merged``                    written after the merge into the output file
+=============================  ==========================================================
 
 Use::
 
