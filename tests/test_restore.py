@@ -60,8 +60,9 @@ def _span(text, sub, kind, original, conf=0.9, rule="test"):
 def test_fixed_wording_sites_carry_their_original():
     text = "He thanked the doctors and you may the nurses."
     sites = build_sites(text, [_span(text, "and you may", "signature", "and")], Config())
-    assert len(sites) == 1 and sites[0].candidates[0][0] == "and"
-    assert sites[0].candidates[0][2] == Config().restore_signature_margin
+    assert len(sites) == 1 and sites[0].candidates[0].text == "and"
+    assert sites[0].candidates[0].margin == Config().restore_signature_margin
+    assert sites[0].candidates[0].origin == "fixed"
 
 
 def test_weak_evidence_inside_quotes_is_left_alone():
@@ -93,7 +94,7 @@ def test_capitalised_mid_sentence_words_need_a_bigger_margin():
     if not sites:  # no lexicon candidate for this word: nothing to restore, also fine
         return
     assert sites[0].protected
-    assert all(m >= cfg.restore_margin + cfg.restore_name_margin for _c, _r, m in sites[0].candidates)
+    assert all(c.margin >= cfg.restore_margin + cfg.restore_name_margin for c in sites[0].candidates)
 
 
 def test_lexicon_candidates_and_relatedness_come_from_the_lexicons():
@@ -301,3 +302,72 @@ def test_spelling_variants_are_not_candidates():
     assert spelling_variant("realisation", "realization") and spelling_variant("colour", "color")
     assert spelling_variant("centre", "center") and not spelling_variant("esteem", "respect")
     assert "realization" not in [c for c, _r in lexicon_candidates("realisation")]
+
+
+# ---------------------------------------------------------------- the package's parts
+
+def test_addresses_are_removed_only_from_texts_called_spun():
+    """Issue 11: an e-mail address or a domain stays unless the fast tier calls the text spun
+    with the anchor as evidence (an honest e-mail cites addresses, a report names sites)."""
+    from unspin.restore import restore
+
+    text = "Please write to the office at help@example.org before Friday and see example.org for more."
+    spans = [_span(text, "help@example.org", "injected_anchor", "", 0.95, "anchor:email:embedded"),
+             _span(text, "example.org for", "injected_anchor", "", 0.95, "anchor:domain:embedded")]
+    spans[1] = Span(spans[1].start, spans[1].start + len("example.org"), "example.org", "injected_anchor", "",
+                    0.95, "anchor:domain:embedded")
+    for verdict in ("clean", "unsure", "not_applicable"):
+        r = restore(text, report=Report(score=0.6, verdict=verdict, reason="", spans=spans))
+        assert r.text == text and r.changes == [], verdict
+    r = restore(text, report=Report(score=0.95, verdict="spun", reason="", spans=spans))
+    _check_replay(text, r)
+    assert "help@example.org" not in r.text and "example.org" not in r.text
+    assert all(c.rule.endswith("; removed") for c in r.changes)
+
+
+def test_a_cluster_gain_is_shared_not_credited_to_every_site():
+    from unspin.restore.pipeline import split_gain
+
+    shares = split_gain(9.0, [1.0, 2.0, 0.0])
+    assert abs(sum(shares) - 9.0) < 1e-9
+    assert shares[1] > shares[0] > shares[2] > 0
+    assert split_gain(5.0, []) == []
+
+
+def test_candidates_are_typed():
+    from dataclasses import FrozenInstanceError
+
+    from unspin.restore import Candidate
+
+    c = Candidate("rich", "thesaurus:wealthy->rich", "lexicon", 2.0)
+    assert c.with_margin(1.0).margin == 1.0 and c.margin == 2.0
+    with pytest.raises(FrozenInstanceError):
+        c.text = "poor"
+
+
+def _acceptance_dict(**over):
+    from unspin.restore.accept import FEATURES, FORMAT
+
+    d = {"format": FORMAT, "features": list(FEATURES), "intercept": -3.0,
+         "weights": {k: 0.0 for k in FEATURES}, "threshold": 0.7, "meta": {}}
+    d["weights"].update(gain=0.5, rel1=1.0)
+    d.update(over)
+    return d
+
+
+def test_acceptance_loader_validates_and_its_margin_is_the_threshold():
+    from unspin.errors import UnspinError
+    from unspin.restore import Candidate
+    from unspin.restore.accept import Acceptance, features
+
+    acc = Acceptance.from_dict(_acceptance_dict())
+    f = features("wealthy", Candidate("rich", "r", "lexicon"), 0.5, True, False)
+    m = acc.margin(f)
+    assert abs(acc.probability({**f, "gain": m}) - 0.7) < 1e-9
+    assert acc.probability({**f, "gain": m + 1}) > 0.7 > acc.probability({**f, "gain": m - 1})
+    bad = [_acceptance_dict(format=99), _acceptance_dict(threshold=1.5), _acceptance_dict(features=["gain"]),
+           _acceptance_dict(weights={**_acceptance_dict()["weights"], "gain": -1.0}), _acceptance_dict(intercept="x")]
+    for d in bad:
+        with pytest.raises(UnspinError, match="fit_accept"):
+            Acceptance.from_dict(d)
+

@@ -251,3 +251,111 @@ def zipf(word: str) -> float:
 def provenance() -> dict[str, str]:
     """Lexicon name -> its header line (sources, hashes, format), for reports and --version."""
     return {name: _load(name)[0] for name in _COLUMNS}
+
+
+# --------------------------------------------------------------------------------------
+# relations and morphology (what the restorer asks of the lexicons)
+
+
+@cache
+def sibling_index() -> dict[str, frozenset[str]]:
+    """synonym -> words whose thesaurus entry lists it (the thesaurus read backwards)."""
+    back: dict[str, set[str]] = {}
+    for w, cands in thesaurus().items():
+        for c, _z in cands:
+            back.setdefault(c, set()).add(w)
+    return {k: frozenset(v) for k, v in back.items()}
+
+
+def relation_hops(observed: str, candidate: str) -> int:
+    """How closely the lexicons relate ``candidate`` to ``observed``: 1 when one lists the
+    other (thesaurus either way, or the reverse-spin table), 2 when they share a synonym or
+    a headword, 0 when unrelated (or equal)."""
+    o = observed.lower().replace("’", "'")
+    c = candidate.lower().replace("’", "'")
+    if o == c:
+        return 0
+    th = thesaurus()
+    oc = {w for w, _ in th.get(o, ())}
+    if c in oc or any(w == c for w, _ in reverse_spin().get(o, ())):
+        return 1
+    cc = {w for w, _ in th.get(c, ())}
+    if o in cc:
+        return 1
+    back = sibling_index()
+    if c in back.get(o, ()) or o in back.get(c, ()):
+        return 2
+    if oc & cc or back.get(o, frozenset()) & back.get(c, frozenset()):
+        return 2
+    return 0
+
+
+def related(observed: str, candidate: str) -> bool:
+    """Whether ``candidate`` may be the word a spinner replaced by ``observed``: listed as a
+    synonym either way in the thesaurus or the reverse-spin table, or sharing a synonym."""
+    return relation_hops(observed, candidate) > 0
+
+
+def same_stem(a: str, b: str) -> bool:
+    """Inflections of one word ("separated"/"separate", "elders"/"elder"): a spinner swaps a
+    word for a synonym, not for another form of itself, so such a candidate only changes
+    the grammar the spinner left intact."""
+    a, b = a.lower(), b.lower()
+    if " " in a or " " in b:
+        return False  # "family unit" -> "family" is a spinner's multiword swap, not an inflection
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n >= 4 and n >= min(len(a), len(b)) - 2
+
+
+def spelling_variant(a: str, b: str) -> bool:
+    """British and American spellings of one word ("realisation"/"realization",
+    "colour"/"color"): a spinner swaps words, not spellings."""
+    a, b = a.lower(), b.lower()
+    if a == b:
+        return False
+    for x, y in (("s", "z"), ("our", "or"), ("re", "er"), ("ll", "l"), ("ae", "e"), ("oe", "e")):
+        if a.replace(x, y) == b.replace(x, y):
+            return True
+    return False
+
+
+#: An inflected candidate ("areas" from "area") must be at least this common a word form.
+MIN_INFLECTED_ZIPF = 3.0
+
+
+def inflect(base: str, suffix: str) -> str | None:
+    """``base`` with an inflection ("s", "ed" or "ing"), spelled the way wordfreq knows best
+    (None when no spelling is a common English word)."""
+    if " " in base:
+        return None
+    if suffix == "s":
+        forms = [base + "s", base + "es"] + ([base[:-1] + "ies"] if base.endswith("y") else [])
+    else:
+        stem = base[:-1] if base.endswith("e") else base
+        forms = [stem + suffix, base + suffix, base + base[-1] + suffix]
+        if suffix == "ed" and base.endswith("y"):
+            forms.append(base[:-1] + "ied")
+    best = max(forms, key=zipf)
+    return best if zipf(best) >= MIN_INFLECTED_ZIPF else None
+
+
+def inflected_synonyms(observed: str) -> list[tuple[str, str]]:
+    """Synonyms of an inflected word the thesaurus lists only as a lemma ("arenas" ->
+    "arena" -> "area" -> "areas"), each inflected like the word, with its rule."""
+    w = observed.lower().replace("’", "'")
+    suffix = "ing" if w.endswith("ing") else "ed" if w.endswith("ed") else "s" if w.endswith("s") else None
+    th = thesaurus()
+    if suffix is None or w in th:
+        return []
+    out, seen = [], {w}
+    for base, _pos in _stems(w):
+        for c, _z in th.get(base, ()):
+            form = inflect(c, suffix)
+            if form and form not in seen and not same_stem(form, w):
+                seen.add(form)
+                out.append((form, f"thesaurus:{base}->{c}(+{suffix})"))
+    return out
