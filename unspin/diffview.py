@@ -8,8 +8,9 @@ text diff, so what is shown is exactly what was changed and why.
 from __future__ import annotations
 
 import html
+import re
 import shutil
-import textwrap
+import unicodedata
 
 from .report import Restoration, Span
 
@@ -39,58 +40,142 @@ def inline(r: Restoration, color: bool = False) -> str:
     return "".join(out)
 
 
-def _marked(text: str, spans: list[tuple[int, int]], on: str, off: str) -> str:
-    out, pos = [], 0
-    for a, b in spans:
-        out.append(text[pos:a] + on + text[a:b] + off)
-        pos = b
-    return "".join(out) + text[pos:]
+def cell_width(ch: str) -> int:
+    """Terminal columns ``ch`` takes: 2 for wide and full-width characters (CJK, most emoji),
+    0 for combining marks and invisible format characters, 1 otherwise."""
+    if ch < "\u0300":  # fast path: ASCII and Latin-1
+        return 1
+    if unicodedata.combining(ch) or unicodedata.category(ch) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _display(text: str) -> str:
+    """One character for one, safe to print in a column: tabs and other control characters
+    (which would move the cursor or start an escape sequence) become spaces and U+FFFD."""
+    return "".join(" " if c == "\t" else "\ufffd" if unicodedata.category(c) == "Cc" else c for c in text)
+
+
+def _wrap(text: str, width: int) -> list[tuple[int, int]]:
+    """Greedy word wrap by display width: ``(start, end)`` ranges of ``text``, one per line,
+    without the spaces at the breaks; a word wider than the column is cut where it fills it."""
+    lines: list[tuple[int, int]] = []
+    start = end = None  # the current line, as a range of text
+    used = 0
+    for m in re.finditer(r"\s+|\S+", text):
+        piece, a = m.group(), m.start()
+        if piece.isspace():
+            if start is not None:
+                w = sum(cell_width(c) for c in piece)
+                if used + w <= width:
+                    end, used = m.end(), used + w
+                else:
+                    lines.append((start, end))
+                    start = end = None
+                    used = 0
+            continue
+        w = sum(cell_width(c) for c in piece)
+        if start is not None and used + w > width:
+            lines.append((start, end))
+            start = end = None
+            used = 0
+        if w <= width - used:
+            if start is None:
+                start = a
+            end, used = m.end(), used + w
+            continue
+        for k, c in enumerate(piece):  # a word longer than the column
+            cw = cell_width(c)
+            if used + cw > width and start is not None:
+                lines.append((start, end))
+                start = end = None
+                used = 0
+            if start is None:
+                start = a + k
+            end, used = a + k + 1, used + cw
+    if start is not None:
+        lines.append((start, end))
+    # trailing spaces kept inside a line are dropped (they only push the separator)
+    return [(a, b - (len(text[a:b]) - len(text[a:b].rstrip()))) for a, b in lines] or [(0, 0)]
+
+
+def _render(text: str, a: int, b: int, marks: list[tuple[int, int]], on: str, off: str) -> tuple[str, int]:
+    """``text[a:b]`` with the part of each marked range inside it between ``on`` and ``off``
+    (so a change wrapped over two lines is closed at the end of the first and reopened on the
+    second), and its width in terminal cells (codes take none)."""
+    out, pos = [], a
+    if on:
+        for s, e in marks:
+            s, e = max(s, a), min(e, b)
+            if s >= e:
+                continue
+            out.append(text[pos:s])
+            out.append(on + text[s:e] + off)
+            pos = e
+    out.append(text[pos:b])
+    return "".join(out), sum(cell_width(c) for c in text[a:b])
 
 
 def side_by_side(r: Restoration, width: int | None = None, color: bool = False) -> str:
     """Input on the left, restored text on the right, paragraph by paragraph; changed words
-    are bracketed (or coloured). Paragraphs without changes are shown once, dimmed."""
+    are bracketed (or coloured). Paragraphs without changes are shown once, dimmed.
+
+    Columns are measured in terminal cells (wide characters count two, combining marks none)
+    and colour codes are opened and closed within each line, so the separator stays in one
+    column whatever the text holds."""
     width = width or shutil.get_terminal_size((120, 24)).columns
     col = max(20, (width - 3) // 2)
     changes = sorted(r.changes, key=lambda c: c.start)
-    # map input paragraphs to restored paragraphs through the change list
     lines: list[str] = []
     pos_in = 0
     for para in r.source.split("\n"):
         a, b = pos_in, pos_in + len(para)
         pos_in = b + 1
         mine = [c for c in changes if a <= c.start and c.end <= b]
-        left_spans, right_spans, restored, cur, rpos = [], [], [], a, 0
+        left_marks, right_marks, restored, cur, rpos = [], [], [], a, 0
         for c in mine:
             restored.append(r.source[cur : c.start])
             rpos += c.start - cur
-            left_spans.append((c.start - a, c.end - a))
-            right_spans.append((rpos, rpos + len(c.original or "")))
+            left_marks.append((c.start - a, c.end - a))
+            right_marks.append((rpos, rpos + len(c.original or "")))
             restored.append(c.original or "")
             rpos += len(c.original or "")
             cur = c.end
         restored.append(r.source[cur:b])
-        right = "".join(restored)
+        left, right = _display(para), _display("".join(restored))
         if not para.strip():
             lines.append("")
             continue
         if not mine:
-            for ln in textwrap.wrap(para, col):
-                lines.append((_DIM + ln + _RESET) if color else ln)
+            for x, y in _wrap(left, col):
+                lines.append((_DIM + left[x:y] + _RESET) if color else left[x:y])
             continue
-        # bracket the changed words; with colour the brackets become colour codes after wrapping
-        left = _marked(para, left_spans, "[", "]")
-        right_m = _marked(right, right_spans, "[", "]")
-        lw, rw = textwrap.wrap(left, col), textwrap.wrap(right_m, col)
+        if color:
+            lon, loff, ron, roff = _RED, _RESET, _GREEN, _RESET
+            lw, rw = _wrap(left, col), _wrap(right, col)
+        else:  # bracket the changes in the text itself, so the wrap counts the brackets
+            left, left_marks = _bracketed(left, left_marks)
+            right, right_marks = _bracketed(right, right_marks)
+            lon = loff = ron = roff = ""
+            lw, rw = _wrap(left, col), _wrap(right, col)
         for i in range(max(len(lw), len(rw))):
-            ltxt = lw[i] if i < len(lw) else ""
-            rtxt = rw[i] if i < len(rw) else ""
-            pad = " " * (col - len(ltxt))
-            if color:
-                ltxt = ltxt.replace("[", _RED).replace("]", _RESET)
-                rtxt = rtxt.replace("[", _GREEN).replace("]", _RESET)
-            lines.append(f"{ltxt}{pad} | {rtxt}")
+            ltxt, lwidth = _render(left, *lw[i], left_marks, lon, loff) if i < len(lw) else ("", 0)
+            rtxt, _ = _render(right, *rw[i], right_marks, ron, roff) if i < len(rw) else ("", 0)
+            lines.append(f"{ltxt}{' ' * max(0, col - lwidth)} | {rtxt}".rstrip())
     return "\n".join(lines)
+
+
+def _bracketed(text: str, marks: list[tuple[int, int]]) -> tuple[str, list[tuple[int, int]]]:
+    """``text`` with ``[`` and ``]`` around each marked range (an empty range, a deletion on
+    the right, shows as ``[]``), and the ranges moved to cover the bracketed text."""
+    out, moved, pos, shift = [], [], 0, 0
+    for s, e in marks:
+        out.append(text[pos:s] + "[" + text[s:e] + "]")
+        moved.append((s + shift, e + shift + 2))
+        shift += 2
+        pos = e
+    out.append(text[pos:])
+    return "".join(out), moved
 
 
 def summary(r: Restoration) -> str:

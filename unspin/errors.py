@@ -1,7 +1,7 @@
 """Typed exceptions. Every error unspin raises on purpose derives from :class:`UnspinError`.
 
-The CLI turns these into a single ``unspin: error: ...`` line and exit code 2 (input
-problems) or 3 (a missing optional component), never a traceback.
+The CLI turns these into a single ``unspin: error: ...`` line and exit code 2 (input, usage
+and output problems) or 3 (a missing optional component), never a traceback.
 """
 
 
@@ -13,6 +13,12 @@ class UnspinError(Exception):
 
 class InputError(UnspinError):
     """The input cannot be read as text (bad encoding, binary data, unreadable file)."""
+
+    exit_code = 2
+
+
+class OutputError(UnspinError):
+    """An output cannot be written: a missing folder, a directory, no permission, a full disk."""
 
     exit_code = 2
 

