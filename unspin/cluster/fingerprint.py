@@ -139,16 +139,24 @@ class Fingerprint:
         return int(self.fixed.sum())
 
 
-# One pass, cheaper than the full tokeniser: URLs, words (a word may carry a domain's
-# ".tld/path" tail, "example-brides.org"), numbers, e-mail addresses, and the punctuation
-# (or line break) that ends a sentence. Everything else is skipped.
+# One pass, cheaper than the full tokeniser: words (a word may hold inner dots, so a domain
+# such as "example-brides.org" is one token), numbers, and the punctuation (or line break)
+# that ends a sentence; everything else is skipped. URLs and e-mail addresses are looked for
+# only in texts that contain "://", "www." or "@" (the slower expression), with the same
+# word rule, so both give the same tokens for the same words.
+_WORD = r"[^\W\d_]+(?:['’\-.][^\W\d_]+)*"
+_NUM = r"\d+(?:[.,:/-]\d+)*"
+_END = r"[.!?…:]|\n"
+_FAST_RE = re.compile(rf"(?P<word>{_WORD})|(?P<num>{_NUM})|(?P<end>{_END})")
 _SCAN_RE = re.compile(
-    r"(?P<url>(?:https?://|www\.)[^\s<>\"'()\[\]]+)"
+    r"(?P<url>(?:https?://|www\.)[^\s<>\"'()\[\]]*[^\s<>\"'()\[\].,;:!?])"
     r"|(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
-    r"|(?P<word>[^\W\d_]+(?:['’\-][^\W\d_]+)*(?:(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}\b(?:/[^\s<>\"'()\[\]]*)?)?)"
-    r"|(?P<num>\d+(?:[.,:/-]\d+)*)"
-    r"|(?P<end>[.!?…:]|\n)"
+    rf"|(?P<word>{_WORD})|(?P<num>{_NUM})|(?P<end>{_END})"
 )
+
+
+def _scanner(text: str) -> re.Pattern:
+    return _SCAN_RE if ("://" in text or "www." in text or "@" in text) else _FAST_RE
 
 
 @lru_cache(maxsize=1 << 18)
@@ -174,7 +182,7 @@ def canonical_forms(text: str) -> list[tuple[str, int, int, bool, bool]]:
     (``swappable``: a content word with a more frequent synonym)."""
     out: list[tuple[str, int, int, bool, bool]] = []
     sentence_start = True
-    for m in _SCAN_RE.finditer(text):
+    for m in _scanner(text).finditer(text):
         kind = m.lastgroup
         if kind == "word":
             f = _form(m.group(), sentence_start)
@@ -207,28 +215,44 @@ def stats(forms: list[tuple[str, int, int, bool, bool]], text: str | None = None
 _FILLER_RE = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
+@lru_cache(maxsize=1 << 18)
+def _word_hash(tok: str, sentence_start: bool) -> int | None:
+    f = _form(tok, sentence_start)
+    return None if f is None else token_hash(f[0])
+
+
 def canonical_hashes(text: str) -> np.ndarray:
-    """Just the canonical tokens' hashes (uint64), for signatures (the fast path)."""
+    """Just the canonical tokens' hashes (uint64), for signatures (the fast path; the same
+    tokens as :func:`canonical_forms`)."""
     out: list[int] = []
     append = out.append
     sentence_start = True
-    for kind, tok in _scan_pairs(text):
-        if kind == "word":
-            f = _form(tok, sentence_start)
-            sentence_start = False
-            if f is not None:
-                append(token_hash(f[0]))
-        elif kind == "end":
-            sentence_start = True
-        else:
-            sentence_start = False
-            append(token_hash("#" + tok if kind == "num" else "@" + tok.lower()))
+    scanner = _scanner(text)
+    if scanner is _FAST_RE:
+        for word, num, end in scanner.findall(text):
+            if word:
+                h = _word_hash(word, sentence_start)
+                sentence_start = False
+                if h is not None:
+                    append(h)
+            elif num:
+                sentence_start = False
+                append(token_hash("#" + num))
+            else:
+                sentence_start = True
+    else:
+        for url, email, word, num, end in scanner.findall(text):
+            if word:
+                h = _word_hash(word, sentence_start)
+                sentence_start = False
+                if h is not None:
+                    append(h)
+            elif end:
+                sentence_start = True
+            else:
+                sentence_start = False
+                append(token_hash("#" + num if num else "@" + (url or email).lower()))
     return np.array(out, dtype=np.uint64)
-
-
-def _scan_pairs(text: str):
-    for m in _SCAN_RE.finditer(text):
-        yield m.lastgroup, m.group()
 
 
 def fingerprint(text: str) -> Fingerprint:

@@ -74,11 +74,32 @@ def _flat_windows(shingle_arrays: list[np.ndarray], window: int) -> tuple[np.nda
     return flat, np.asarray(offsets, dtype=np.uint64), counts
 
 
+def _batch_shingles(token_arrays: list[np.ndarray], k: int) -> list[np.ndarray]:
+    """:func:`shingles` of many documents at once (one pass over their concatenation)."""
+    lens = [len(t) for t in token_arrays]
+    if any(0 < n < k for n in lens):
+        return [shingles(t, k) for t in token_arrays]
+    flat = np.concatenate(token_arrays) if token_arrays else np.zeros(0, dtype=np.uint64)
+    m = len(flat) - k + 1
+    if m <= 0:
+        return [np.zeros(0, dtype=np.uint64) for _ in token_arrays]
+    with np.errstate(over="ignore"):
+        h = flat[:m].copy()
+        for j in range(1, k):
+            h = _mix(h * _M1 + flat[j: m + j])
+    out = []
+    pos = 0
+    for n in lens:
+        out.append(h[pos: pos + n - k + 1] if n else np.zeros(0, dtype=np.uint64))
+        pos += n
+    return out
+
+
 def window_signatures(token_arrays: list[np.ndarray], options: ClusterOptions,
                       backend: str = "rensa") -> list[np.ndarray]:
     """For each document, a ``(windows, num_perm)`` uint64 array of MinHash values (zero rows
     for a document without tokens). One library call per batch of documents."""
-    shs = [shingles(t, options.shingle) for t in token_arrays]
+    shs = _batch_shingles(token_arrays, options.shingle)
     flat, offsets, counts = _flat_windows(shs, options.window)
     total = sum(counts)
     if total == 0:
@@ -103,28 +124,47 @@ def window_signatures(token_arrays: list[np.ndarray], options: ClusterOptions,
     return out
 
 
-def band_keys(signature: np.ndarray, options: ClusterOptions) -> np.ndarray:
-    """The distinct LSH keys of one document (all windows, all bands), sorted, uint64.
-
-    A key hashes one band's rows together with the band's number, so the same values in two
+def _band_matrix(matrix: np.ndarray, options: ClusterOptions) -> np.ndarray:
+    """``(windows, bands)`` uint64 LSH keys of a ``(windows, num_perm)`` signature matrix. A key
+    hashes one band's rows together with the band's number, so the same values in two
     different bands never collide."""
-    if len(signature) == 0:
-        return np.zeros(0, dtype=np.uint64)
     b, r = options.bands, options.rows
-    rows = signature.reshape(len(signature), b, r)
+    rows = matrix.reshape(len(matrix), b, r)
     with np.errstate(over="ignore"):
         key = np.broadcast_to(np.arange(1, b + 1, dtype=np.uint64) * _M1, rows.shape[:2]).copy()
         for j in range(r):
             key = _mix(key * _M1 + rows[:, :, j])
-    return np.unique(key.ravel())
+    return key
+
+
+def band_keys(signature: np.ndarray, options: ClusterOptions) -> np.ndarray:
+    """The distinct LSH keys of one document (all windows, all bands), sorted, uint64."""
+    if len(signature) == 0:
+        return np.zeros(0, dtype=np.uint64)
+    return np.unique(_band_matrix(signature, options).ravel())
 
 
 def document_keys(token_arrays: list[np.ndarray], options: ClusterOptions,
                   backend: str = "rensa") -> list[np.ndarray]:
-    """LSH keys of each document; documents under ``options.min_tokens`` tokens get none."""
-    keep = [i for i, t in enumerate(token_arrays) if len(t) >= options.min_tokens]
+    """The distinct LSH keys (sorted, uint64) of each document; documents under
+    ``options.min_tokens`` tokens get none. Vectorised over the whole batch: one MinHash call,
+    one key computation, one sort."""
+    empty = np.zeros(0, dtype=np.uint64)
+    out = [empty] * len(token_arrays)
+    keep = [i for i, t in enumerate(token_arrays) if len(t) >= max(options.min_tokens, 1)]
+    if not keep:
+        return out
     sigs = window_signatures([token_arrays[i] for i in keep], options, backend)
-    out = [np.zeros(0, dtype=np.uint64) for _ in token_arrays]
-    for i, sig in zip(keep, sigs):
-        out[i] = band_keys(sig, options)
+    counts = np.array([len(s) for s in sigs], dtype=np.int64)
+    matrix = np.concatenate(sigs) if len(sigs) > 1 else sigs[0]
+    keys = _band_matrix(matrix, options)  # (windows, bands)
+    docs = np.repeat(np.arange(len(keep), dtype=np.int64), counts * options.bands)
+    pairs = np.empty(len(docs), dtype=[("d", np.int64), ("k", np.uint64)])
+    pairs["d"] = docs
+    pairs["k"] = keys.ravel()
+    pairs = np.unique(pairs)  # sorted by document, then key; duplicates gone
+    bounds = np.searchsorted(pairs["d"], np.arange(len(keep) + 1))
+    flat = np.ascontiguousarray(pairs["k"])
+    for n, i in enumerate(keep):
+        out[i] = flat[bounds[n]: bounds[n + 1]]
     return out
