@@ -8,7 +8,7 @@ checkout, and with ``--before TREE`` also a second source tree, e.g. an older co
 ``git archive``, run through ``PYTHONPATH``), then drives it from this process with httpx's
 async client over loopback.
 
-``check``: ``--clients`` concurrent clients each send POST /v1/check with the two example
+``check``: after ``--warmup`` seconds of unrecorded load on each server, ``--clients`` concurrent clients each send POST /v1/check with the two example
 texts (``examples/``, written by the unspin developers) in turn, for ``--seconds``, split into
 rounds that alternate between the trees (this, before, this, before) so that load from
 other processes on a shared machine falls on both alike. Reports requests/s, latency
@@ -68,6 +68,11 @@ class Server:
 
         self.ps = psutil.Process(self.proc.pid)
 
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used (user + system, all threads)."""
+        t = self.ps.cpu_times()
+        return t.user + t.system
+
     def rss_mb(self) -> float:
         return self.ps.memory_info().rss / 2**20
 
@@ -122,7 +127,7 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-def bench_check(trees, seconds: float, clients: int, rounds: int) -> dict:
+def bench_check(trees, seconds: float, clients: int, rounds: int, warmup: float) -> dict:
     texts = []
     for name in ("spun-council-news.txt", "clean-council-news.txt"):
         with open(os.path.join(REPO, "examples", name), encoding="utf-8") as fh:
@@ -130,14 +135,18 @@ def bench_check(trees, seconds: float, clients: int, rounds: int) -> dict:
     servers = {label: Server(tree, label) for label, tree in trees}
     stats = {label: {"lat": [], "errors": [], "seconds": 0.0} for label, _ in trees}
     try:
+        for label, _ in trees:  # warm-up, not recorded: lazy loads on the first real texts, connections
+            asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2]}, clients, warmup, [], []))
         per = seconds / rounds
         for r in range(rounds):
             for label, _ in trees if r % 2 == 0 else list(reversed(trees)):
                 st = stats[label]
                 t = time.monotonic()
+                cpu = servers[label].cpu_s()
                 asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2]}, clients, per,
                                    st["lat"], st["errors"]))
                 st["seconds"] += time.monotonic() - t
+                st["cpu_s"] = st.get("cpu_s", 0.0) + servers[label].cpu_s() - cpu
         for label in servers:
             stats[label]["rss_mb"] = round(servers[label].rss_mb(), 1)
     finally:
@@ -154,6 +163,7 @@ def bench_check(trees, seconds: float, clients: int, rounds: int) -> dict:
             "p99_ms": round(1000 * _pct(st["lat"], 0.99), 1),
             "max_ms": round(1000 * max(st["lat"], default=float("nan")), 1),
             "rss_mb_after": st["rss_mb"],
+            "server_cpu_ms_per_request": round(1000 * st.get("cpu_s", 0.0) / max(n, 1), 2),
         }
     return out
 
@@ -193,6 +203,7 @@ def main(argv=None) -> int:
     ap.add_argument("--seconds", type=float, default=None, help="check: total per tree (40); memory: per tree (180)")
     ap.add_argument("--clients", type=int, default=None, help="concurrent clients (check 16, memory 4)")
     ap.add_argument("--rounds", type=int, default=4, help="check: alternating rounds (default 4)")
+    ap.add_argument("--warmup", type=float, default=5.0, help="check: seconds of unrecorded load per tree first (5)")
     ap.add_argument("--before", metavar="TREE", help="also run this source tree, for a before/after in one run")
     args = ap.parse_args(argv)
     trees = [("this", REPO)] + ([("before", args.before)] if args.before else [])
@@ -201,12 +212,13 @@ def main(argv=None) -> int:
     meta = {"what": args.what, "python": platform.python_version(), "cpus": os.cpu_count(),
             "load_avg_start": [round(x, 2) for x in os.getloadavg()], "version": unspin.__version__}
     if args.what == "check":
-        res = bench_check(trees, args.seconds or 40, args.clients or 16, args.rounds)
-        print(f"| tree | clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | RSS MB |")
-        print("|---|---|---|---|---|---|---|---|---|---|")
+        res = bench_check(trees, args.seconds or 40, args.clients or 16, args.rounds, args.warmup)
+        print("| tree | clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU ms/req | RSS MB |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|")
         for label, r in res.items():
             print(f"| {label} | {args.clients or 16} | {r['requests']} | {r['req_per_s']} | {r['p50_ms']} | "
-                  f"{r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['rss_mb_after']} |")
+                  f"{r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['server_cpu_ms_per_request']} | "
+                  f"{r['rss_mb_after']} |")
     else:
         res = bench_memory(trees, args.seconds or 180, args.clients or 4)
         for label, r in res.items():

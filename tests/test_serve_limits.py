@@ -418,6 +418,39 @@ def test_a_running_restore_stops_when_its_client_leaves(monkeypatch):
         assert app.state.lm_queue.load() == 0
 
 
+def test_a_long_model_call_stops_at_its_next_forward_pass(monkeypatch):
+    """One ``analyse`` call can take tens of seconds on a long text: the job stops inside it,
+    at the model's next forward pass, not after it."""
+    from live_server import raw, request, running
+
+    from unspin import Restoration
+
+    class BatchedLM:
+        forwards = 0
+
+        def _forward(self, **kw):
+            BatchedLM.forwards += 1
+            time.sleep(0.05)
+
+        def analyse(self, texts, topk_at=None, k=40):
+            for _ in range(400):  # one call, many batches
+                self._forward(input_ids=None)
+            return []
+
+    def restore(text, config=None, lm=None):
+        lm.analyse([text])
+        return Restoration(text, text, [])
+
+    _use(monkeypatch, restore, BatchedLM())
+    app = _app()
+    with running(app) as (port, _):
+        s = raw(port, request("POST", "/v1/restore", b'{"text": "The board met."}'))
+        assert _wait(lambda: BatchedLM.forwards >= 3)
+        s.close()
+        assert _wait(lambda: app.state.lm_queue.counts["cancelled"] == 1, 5)
+    assert BatchedLM.forwards < 100
+
+
 def test_a_waiting_restore_is_dropped_when_its_client_leaves(monkeypatch):
     from live_server import raw, read_all, request, running
 
@@ -436,3 +469,29 @@ def test_a_waiting_restore_is_dropped_when_its_client_leaves(monkeypatch):
         assert _status(reply) == 200
         assert _wait(lambda: app.state.lm_queue.counts["dropped"] == 1, 5)
     assert started == ["First."]  # the second job never ran
+
+
+def test_restore_and_deep_get_valid_unicode(monkeypatch):
+    """A lone surrogate (JSON ``\\ud800``) reaches the restorer as U+FFFD, one for one."""
+    import sys
+    import types
+
+    import unspin
+    from unspin import Report
+
+    seen = []
+    _use(monkeypatch, lambda text, config=None, lm=None: seen.append(text) or _echo(text))
+    c = _client(_app())
+    body = b'{"text": "The board met \\ud800 on Monday. It voted."}'
+    r = c.post("/v1/restore", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and seen == ["The board met \ufffd on Monday. It voted."]
+
+    def deep_check(text, config, report, lm=None):
+        seen.append(text)
+        return report
+
+    monkeypatch.setitem(sys.modules, "unspin.deep", types.SimpleNamespace(deep_check=deep_check))
+    monkeypatch.setattr(unspin, "check", lambda text, config=None: Report(score=0.5, verdict="unsure", reason="stub"))
+    body = b'{"text": "The board met \\ud800 on Monday. It voted.", "deep": true}'
+    assert c.post("/v1/check", content=body, headers={"content-type": "application/json"}).status_code == 200
+    assert seen[-1] == "The board met \ufffd on Monday. It voted."

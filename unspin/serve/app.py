@@ -104,7 +104,8 @@ def restore_available() -> bool:
 def _restore_fn():
     """The restorer, ``restore(text, config, lm=...)`` of the ``unspin.restore`` module
     (the package's ``unspin.restore`` takes no ``lm``), looked up at call time so tests can
-    replace it."""
+    replace it. The text must have been through :func:`unspin.textio.clean_text`, as
+    ``unspin.restore`` does first."""
     return importlib.import_module("unspin.restore").restore
 
 
@@ -209,6 +210,7 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
 
     import unspin
 
+    from ..textio import clean_text
     from . import schemas
     from .limits import Guard
 
@@ -347,7 +349,7 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
             lo, hi = cfg.deep_band
             if lo <= report.score <= hi:
                 _lm_limits(req.text, "for a deep check (send deep: false for the fast tier)")
-                text, fast = req.text, report
+                text, fast = clean_text(req.text)[0], report
 
                 def job(cancel):
                     return _deep_fn()(text, cfg, fast, lm=CancellableLM(_load_lm, cancel))
@@ -359,7 +361,7 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
               summary="put the likely original wording back (needs the language model)")
     async def restore(req: schemas.RestoreRequest, request: Request):
         _lm_limits(req.text, "to restore")
-        text = req.text
+        text = clean_text(req.text)[0]  # lone surrogates -> U+FFFD, one for one (as unspin.restore does)
 
         def job(cancel):
             return _restore_fn()(text, cfg, lm=CancellableLM(_load_lm, cancel))

@@ -5,8 +5,9 @@ loaded once); at most ``size`` jobs are admitted, running or waiting, and the ne
 refused at once with :class:`Busy` (HTTP 503 with ``Retry-After``). A job whose client has
 gone is dropped while it waits, and cancelled while it runs: the job gets a
 :class:`CancellableLM` in place of the model, which raises :class:`Cancelled` at the next
-model call once the client has left. The same stand-in refuses any window longer than the
-model's context (:class:`WindowTooLong`), whatever the restorer's windowing does.
+model call, and the model itself at its next forward pass, once the client has left. The
+same stand-in refuses any window longer than the model's context (:class:`WindowTooLong`),
+whatever the restorer's windowing does.
 
 The queue uses threading primitives and polls (every 50 ms) rather than asyncio futures, so
 it works whichever event loop a request runs on.
@@ -44,6 +45,38 @@ class WindowTooLong(ValueError):
     """A window longer than :data:`MAX_WINDOW_BYTES` was about to reach the model."""
 
 
+#: The cancel event of the job running in this thread (set by :meth:`LMQueue.run`).
+_job = threading.local()
+
+
+def _check_cancelled() -> None:
+    cancel = getattr(_job, "cancel", None)
+    if cancel is not None and cancel.is_set():
+        raise Cancelled()
+
+
+def _watch_forward(lm) -> None:
+    """Make every forward pass of ``lm`` check the running job's cancel event first, so a
+    job stops within one model batch (a fraction of a second), not one whole ``analyse`` or
+    ``score_many`` call (tens of seconds for a long text). Wraps the private ``_forward``
+    of :class:`unspin.lm.LanguageModel` once, on the instance; calls from threads that are
+    not running a queued job are unaffected. Without ``_forward`` the check stays at the
+    method level (:class:`CancellableLM`)."""
+    forward = getattr(lm, "_forward", None)
+    if forward is None or getattr(forward, "_unspin_watched", False):
+        return
+
+    def watched(*args, **kwargs):
+        _check_cancelled()
+        return forward(*args, **kwargs)
+
+    watched._unspin_watched = True
+    try:
+        lm._forward = watched
+    except AttributeError:  # a stand-in without instance attributes
+        pass
+
+
 class CancellableLM:
     """Stands in for the language model inside one job: every method call first checks
     that the client is still there (else :class:`Cancelled`) and, for ``analyse``, that
@@ -60,6 +93,7 @@ class CancellableLM:
     def __getattr__(self, name):
         if self._lm is None:
             self._lm = self._loader()
+            _watch_forward(self._lm)
         attr = getattr(self._lm, name)
         if not callable(attr) or not hasattr(attr, "__self__"):
             return attr  # data (tokenizer, counters): as is
@@ -140,10 +174,13 @@ class LMQueue:
         box: dict = {}
 
         def target():
+            _job.cancel = cancel
             try:
                 box["result"] = job(cancel)
             except BaseException as exc:  # handed to the request below
                 box["error"] = exc
+            finally:
+                _job.cancel = None
 
         worker = threading.Thread(target=target, name="unspin-lm-job", daemon=True)
         try:
