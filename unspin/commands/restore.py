@@ -73,7 +73,7 @@ def run(args) -> int:
 
         with status("loading the language model"):
             lm = load()
-        with status(f"restoring {name} ({len(text):,} characters)"):
+        with status(f"restoring {name}, {len(text):,} characters"):
             result = restore(text, config, lm=lm)
     if args.html:
         title = "unspin restore" + ("" if args.file == "-" else f": {args.file}")
