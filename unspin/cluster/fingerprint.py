@@ -8,6 +8,9 @@ The canonical form keeps exactly that and makes the rest comparable:
 * a capitalised word inside a sentence (a name, a title) is kept, case-folded (``^smith``);
 * a rare word (Zipf frequency under :data:`RARE_ZIPF`) with no more frequent thesaurus
   synonym is kept (``~tuberculosis``): a spinner has nothing to swap it for;
+* a word that paper mills put in for another (``bosom`` for ``breast``, ``misfortune`` for
+  ``loss``: the tortured-phrase word pairs of ``lexicons.reverse_spin``, 2+ entries) takes the
+  class of the word it stands for;
 * any other content word is replaced by its **synonym class**: the word's inflection is
   stripped (``alternatives`` -> ``alternative``) and the thesaurus's "more frequent synonym"
   links are followed to their end (``construct`` -> ``make``, ``metropolis`` -> ``city``),
@@ -102,6 +105,16 @@ def _top_synonym(word: str) -> str | None:
     return None
 
 
+def _reverse_spin(word: str) -> str | None:
+    """The original a spinner's word clearly stands for in the tortured-phrase word pairs
+    (``lexicons.reverse_spin``: seen in 2+ entries, more than any other original), or None."""
+    pairs = lexicons.reverse_spin().get(word)
+    if not pairs or pairs[0][1] < 2 or (len(pairs) > 1 and pairs[1][1] >= pairs[0][1]):
+        return None
+    original = pairs[0][0]
+    return None if " " in original or original in dropped_words() else original
+
+
 @lru_cache(maxsize=1 << 17)
 def synonym_class(word: str) -> str:
     """The synonym-class representative of a lower-case content word.
@@ -171,6 +184,9 @@ def _form(tok: str, sentence_start: bool) -> tuple[str, bool, bool] | None:
     if tok[:1].isupper() and not sentence_start:
         return "^" + low, True, False
     lemma = _lemma(low)
+    original = _reverse_spin(low) or _reverse_spin(lemma)
+    if original is not None:  # a word papers spin ("bosom" for "breast"): the original's class
+        return "=" + synonym_class(original), False, True
     cls = synonym_class(low)
     if cls == lemma and lexicons.zipf(low) < RARE_ZIPF:
         return "~" + lemma, True, False

@@ -1,0 +1,184 @@
+"""Scale benchmark of ``unspin cluster`` (issue 10), for BENCHMARKS.md.
+
+    nice python bench/cluster_bench.py [--originals 6200 --spins 15] [--skip-job]
+
+Builds (once, cached under /tmp/unspin-cluster-bench/) a synthetic corpus of at least 100,000
+documents: short clean windows (25-50 words, every split of eval/corpora.py's UD sources), each
+of ``--originals`` of them with ``--spins`` spins by random emulator families (eval/spinner.py),
+and the remaining windows as unrelated distractors. Then, in one run:
+
+1. signatures on one core, in process: canonical tokens + window MinHash + LSH keys, with
+   rensa (all documents) and with datasketch (the first 5,000, for the library comparison);
+2. the whole job, ``unspin cluster CORPUS -o OUT --json`` with 1 and with 2 workers, each in its
+   own process: wall time, documents/s, documents/s per worker, peak resident memory of the
+   largest process (``ru_maxrss`` of the job's process tree);
+3. pair recall and precision of the job's clusters (pairs of documents of one original in one
+   cluster) against datatrove's MinHash with its default settings on the same corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import resource
+import subprocess
+import sys
+import time
+from collections import Counter
+from multiprocessing import Pool
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+CACHE = Path("/tmp/unspin-cluster-bench")
+FAMILIES = ["function_words", "thesaurus", "tortured", "injected", "mixed"]
+
+
+def _spin_one(job):
+    from eval.spinner import spin
+
+    text, family, seed = job
+    return spin(text, family, seed=seed).text
+
+
+def build_corpus(originals: int, spins: int, seed: int = 0) -> Path:
+    from eval.corpora import corpus_hash, load_docs, windows
+
+    seen: set[str] = set()
+    wins = []
+    for w in windows(load_docs(), 25, 50):  # exact repeats (e-mail disclaimers) only once
+        key = " ".join(w.text.lower().split())
+        if key not in seen:
+            seen.add(key)
+            wins.append(w)
+    rng = random.Random(seed)
+    rng.shuffle(wins)
+    if originals >= len(wins):
+        sys.exit(f"only {len(wins)} windows: ask for fewer --originals")
+    key = corpus_hash([w.text for w in wins])
+    path = CACHE / f"corpus-{key}-{originals}x{spins}.jsonl"
+    if path.exists():
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    jobs = [(w.text, rng.choice(FAMILIES), k * 100 + j) for k, w in enumerate(wins[:originals]) for j in range(spins)]
+    t = time.perf_counter()
+    with Pool(2) as pool:
+        spun = pool.map(_spin_one, jobs, chunksize=200)
+    print(f"spun {len(spun):,} copies in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+    tmp = path.with_suffix(".tmp")
+    with tmp.open("w", encoding="utf-8") as fh:
+        it = iter(spun)
+        for k, w in enumerate(wins[:originals]):
+            fh.write(json.dumps({"id": f"o{k}", "family": k, "text": w.text}) + "\n")
+            for j in range(spins):
+                fh.write(json.dumps({"id": f"o{k}s{j}", "family": k, "text": next(it)}) + "\n")
+        for k, w in enumerate(wins[originals:]):
+            fh.write(json.dumps({"id": f"d{k}", "family": None, "text": w.text}) + "\n")
+    tmp.rename(path)
+    return path
+
+
+def read(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.open(encoding="utf-8")]
+
+
+def signatures(texts: list[str], backend: str) -> float:
+    from unspin.cluster.fingerprint import canonical_hashes, warm_up
+    from unspin.cluster.minhash import document_keys
+    from unspin.cluster.options import ClusterOptions
+
+    warm_up()
+    options = ClusterOptions()
+    t = time.perf_counter()
+    for k in range(0, len(texts), 256):
+        document_keys([canonical_hashes(x) for x in texts[k: k + 256]], options, backend)
+    return time.perf_counter() - t
+
+
+def run_job(corpus: Path, workers: int) -> dict:
+    out = CACHE / f"out-w{workers}.jsonl"
+    for p in (out, Path(str(out) + ".parts")):
+        subprocess.run(["rm", "-rf", str(p)], check=True)
+    wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
+               "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
+               "print(r.stdout.strip()); print(r.stderr.strip()[-2000:], file=sys.stderr); "
+               "print(time.perf_counter() - t); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    cmd = [sys.executable, "-c", wrapper, sys.executable, "-m", "unspin", "cluster", str(corpus), "-o", str(out),
+           "-w", str(workers), "-q", "--json"]
+    r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO))
+    lines = r.stdout.strip().splitlines()
+    if len(lines) < 3:
+        sys.exit(f"the job failed: {r.stderr[-2000:]}")
+    summary = json.loads(lines[-3])
+    return {"summary": summary, "wall_s": float(lines[-2]), "peak_rss_mb": int(lines[-1]) / 1024, "output": out}
+
+
+def pair_scores_fast(cluster_of: list, family: list) -> dict:
+    """Pair recall/precision without enumerating pairs: C(n, 2) sums over clusters and families."""
+    def c2(n):
+        return n * (n - 1) // 2
+
+    true = sum(c2(n) for f, n in Counter(f for f in family if f is not None).items())
+    by_cluster: dict = {}
+    for c, f in zip(cluster_of, family):
+        by_cluster.setdefault(c, []).append(f)
+    predicted = sum(c2(len(m)) for m in by_cluster.values())
+    hit = sum(c2(n) for m in by_cluster.values() for f, n in Counter(x for x in m if x is not None).items())
+    return {"pair_recall": hit / true if true else None, "pair_precision": hit / predicted if predicted else None,
+            "true_pairs": true, "predicted_pairs": predicted}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--originals", type=int, default=6200)
+    p.add_argument("--spins", type=int, default=15)
+    p.add_argument("--skip-job", action="store_true", help="signatures and the baseline only")
+    args = p.parse_args(argv)
+    corpus = build_corpus(args.originals, args.spins)
+    rows = read(corpus)
+    texts = [r["text"] for r in rows]
+    family = [r["family"] for r in rows]
+    words = sum(len(t.split()) for t in texts) / len(texts)
+    report = {"corpus": str(corpus), "documents": len(rows), "originals": args.originals,
+              "copies": args.originals * args.spins, "distractors": len(rows) - args.originals * (1 + args.spins),
+              "mean_words": round(words, 1), "cpus": os.cpu_count()}
+    print(json.dumps(report), file=sys.stderr)
+
+    secs = signatures(texts, "rensa")
+    report["signatures_rensa_docs_per_s_1core"] = round(len(texts) / secs, 1)
+    secs = signatures(texts[:5000], "datasketch")
+    report["signatures_datasketch_docs_per_s_1core"] = round(5000 / secs, 1)
+    print(json.dumps(report), file=sys.stderr)
+
+    from eval.run_cluster import datatrove_minhash_clusters
+
+    t = time.perf_counter()
+    base = datatrove_minhash_clusters(texts)
+    report["datatrove_minhash"] = {**pair_scores_fast(base, family), "seconds": round(time.perf_counter() - t, 1)}
+    print(json.dumps(report), file=sys.stderr)
+
+    if not args.skip_job:
+        for workers in (1, 2):
+            res = run_job(corpus, workers)
+            out_rows = read(res["output"])
+            ids = [r["unspin"]["cluster"]["id"] for r in out_rows]
+            cl = [c if c is not None else f"u{k}" for k, c in enumerate(ids)]
+            fam = [r["family"] for r in out_rows]
+            report[f"job_w{workers}"] = {
+                "wall_s": round(res["wall_s"], 1), "docs_per_s": round(len(rows) / res["wall_s"], 1),
+                "docs_per_s_per_worker": round(len(rows) / res["wall_s"] / workers, 1),
+                "peak_rss_mb": round(res["peak_rss_mb"], 1), "stages_s": res["summary"]["seconds"],
+                "candidate_pairs": res["summary"]["candidate_pairs"], "verified_pairs": res["summary"]["verified_pairs"],
+                **pair_scores_fast(cl, fam),
+            }
+            print(json.dumps(report), file=sys.stderr)
+        report["speedup_2_vs_1"] = round(report["job_w1"]["wall_s"] / report["job_w2"]["wall_s"], 2)
+    print(json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
