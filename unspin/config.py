@@ -7,6 +7,10 @@ import dataclasses
 from dataclasses import dataclass
 
 
+#: The detector tiers ``Config.tier`` accepts.
+TIERS = ("auto", "fast", "model")
+
+
 @dataclass(frozen=True)
 class Config:
     """Thresholds and switches for detection and restoration.
@@ -14,14 +18,40 @@ class Config:
     Defaults are conservative: a clean page should come out ``clean`` and untouched.
     """
 
-    #: Score at or above which the verdict is ``spun``. Lowering it raises recall and the
-    #: false-positive rate on unusual but honest prose (non-native English, legal text).
-    spun_threshold: float = 0.80
+    #: Which tier decides: ``"auto"`` (the model tier when the ``lm`` extra and the model are
+    #: installed, else the fast tier), ``"fast"`` (lexicons and document statistics only; no
+    #: torch, ~150 documents/s per core) or ``"model"`` (always the model tier; an error when
+    #: it is not installed). ``Report.tier`` says which one decided.
+    tier: str = "auto"
+    #: Score at or above which the verdict is ``spun``. ``None`` (default) uses the deciding
+    #: tier's own threshold, set on real development pages so that at most 1% of hard clean
+    #: pages are called spun (model tier: out-of-fold; see EVAL.md). A number overrides it for
+    #: every tier: lowering it raises recall and the false-positive rate on unusual but
+    #: honest prose (non-native English, legal text).
+    spun_threshold: float | None = None
     #: Score below which the verdict is ``clean``; between the two the verdict is ``unsure``.
-    #: 0.5 is the point where clean is the likelier class on a balanced mix (and more so in
-    #: a real crawl, where spun pages are the minority). Lowering it sends more honest but
-    #: unusual prose to ``unsure``.
-    clean_threshold: float = 0.5
+    #: ``None`` uses the deciding tier's own (model tier: where 5% of clean development pages
+    #: score higher). Lowering it sends more honest but unusual prose to ``unsure``.
+    clean_threshold: float | None = None
+    #: A fast-tier score at or above this is decisive: the fast tier's fixed-wording evidence
+    #: (signatures, tortured phrases, anchors) calls the text ``spun`` whatever the model tier
+    #: reads in its first tokens, and under ``tier="auto"`` the model is not run for it. On
+    #: the real development pages the highest clean page scores 0.956, so 0.97 adds spun pages
+    #: and no false positive (EVAL.md, "Cascade"). 1.0 leaves every decision to the model tier.
+    fast_decides_above: float = 0.97
+    #: Under ``tier="auto"``, texts the fast tier scores below this (nothing at all looks
+    #: spun) are not sent to the model tier and stay ``clean``. Chosen on the real development
+    #: pages: 0.01 loses no spun page the model tier would catch; 0.02 would lose 2 points of
+    #: recall. 0.0 sends every applicable text to the model.
+    cascade_skip_below: float = 0.01
+    #: Run the model tier on every applicable text even where the cascade would skip it, for
+    #: its word-level evidence (``unspin check`` on one document does; the decisions are
+    #: the same, except that a low fast score no longer forces ``clean``).
+    cascade_read_all: bool = False
+    #: Tokens the model tier reads for its token head's word-level evidence. The document
+    #: score always pools the first tokens its head was fitted on (128), so this changes the
+    #: spans shown, not the score; 0 reads only those (the fastest, for corpora: ``scan``).
+    model_evidence_tokens: int = 0
     #: Documents with fewer word tokens than this get ``not_applicable``: too little
     #: evidence for a calibrated document score (spans are still reported).
     min_words: int = 8
@@ -96,20 +126,32 @@ class Config:
         # verdict (every comparison with NaN is false); refuse it where it is set.
         from .errors import ConfigError
 
-        for name in ("spun_threshold", "clean_threshold", "min_span_confidence"):
+        for name in ("spun_threshold", "clean_threshold", "min_span_confidence", "fast_decides_above",
+                     "cascade_skip_below"):
             v = getattr(self, name)
+            if v is None and name in ("spun_threshold", "clean_threshold"):
+                continue
             if not isinstance(v, (int, float)) or not 0.0 <= v <= 1.0:  # also false for NaN
                 raise ConfigError(f"{name} must be a number from 0 to 1, got {v!r}")
+        if self.tier not in TIERS:
+            raise ConfigError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
+        if not isinstance(self.model_evidence_tokens, int) or self.model_evidence_tokens < 0:
+            raise ConfigError(f"model_evidence_tokens must be a whole number >= 0, got {self.model_evidence_tokens!r}")
         if not isinstance(self.max_chars, int) or self.max_chars < 0:
             raise ConfigError(f"max_chars must be a whole number >= 0, got {self.max_chars!r}")
         if not isinstance(self.time_budget, (int, float)) or not self.time_budget >= 0 or self.time_budget == float("inf"):
             raise ConfigError(f"time_budget must be a finite number of seconds >= 0 (0: no limit), got {self.time_budget!r}")
 
-    def verdict(self, score: float) -> str:
-        """The verdict for a calibrated score: ``spun``, ``unsure`` or ``clean``."""
-        if score >= self.spun_threshold:
+    def verdict(self, score: float, defaults: tuple[float, float] = (0.80, 0.50)) -> str:
+        """The verdict for a calibrated score: ``spun``, ``unsure`` or ``clean``. ``defaults``
+        are the deciding tier's own (spun, clean) thresholds, used where this config leaves
+        them ``None``."""
+        spun_t = self.spun_threshold if self.spun_threshold is not None else defaults[0]
+        clean_t = self.clean_threshold if self.clean_threshold is not None else defaults[1]
+        clean_t = min(clean_t, spun_t)
+        if score >= spun_t:
             return "spun"
-        if score < self.clean_threshold:
+        if score < clean_t:
             return "clean"
         return "unsure"
 

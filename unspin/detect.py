@@ -22,6 +22,9 @@ from .substitutions import find_substitutions, find_tortured
 from .textio import clean_text, decode, looks_like_html, mask_html, resliced
 from .tokenize import tokenize
 
+#: The fast tier's verdict thresholds (spun, clean) when Config leaves them unset.
+FAST_THRESHOLDS = (0.80, 0.50)
+
 #: Human wording for the features the reason line may cite.
 _REASON = {
     "sig_weight": "spinner signatures",
@@ -89,7 +92,106 @@ def _covered_indices(toks, ranges) -> set[int]:
 
 
 def check(text: str | bytes, config: Config | None = None) -> Report:
-    """Score ``text`` (see :func:`unspin.check`)."""
+    """Score ``text`` with the best tier available (see :func:`unspin.check`)."""
+    return check_many([text], config)[0]
+
+
+def check_many(texts: list, config: Config | None = None) -> list[Report]:
+    """The one cascade: every caller (the library, the CLI, ``scan``, ``serve``, the datatrove
+    step) goes through here.
+
+    1. The fast tier reads every text (lexicon evidence, a calibrated score).
+    2. Texts it cannot judge (``not_applicable``) stop there.
+    3. With ``config.tier == "fast"``, or ``"auto"`` when the model tier is not installed,
+       the fast verdict stands (``report.tier == "fast"``).
+    4. Otherwise the model tier reads the rest in one batched pass, except, under ``"auto"``,
+       texts the fast tier scores at or above ``config.fast_decides_above`` (already spun on
+       fixed-wording evidence) or below ``config.cascade_skip_below`` (nothing looks spun):
+       chosen on real pages so that skipping loses no spun page (``cascade_read_all`` runs the
+       model on those too, for its evidence). Its calibrated score and verdict
+       decide (``report.tier == "model"``), and the words its token head marks are added as
+       ``substitution`` spans with ``rule="model:token-head"``.
+    """
+    config = config or DEFAULT
+    fast = [fast_check(t, config) for t in texts]
+    tier = config.tier
+    if tier == "fast":
+        return fast
+    from . import probe
+
+    if not probe.available():
+        if tier == "model":
+            from .errors import MissingComponent
+
+            raise MissingComponent(f"the model tier needs the language model: {probe.unavailable_reason()}")
+        return fast
+    skip = tier == "auto" and not config.cascade_read_all
+    todo = [i for i, r in enumerate(fast)
+            if r.verdict != "not_applicable"
+            and not (skip and (r.score >= config.fast_decides_above or r.score < config.cascade_skip_below))]
+    if not todo:
+        return fast
+    w = probe.weights()
+    results = probe.read([_model_text(texts[i], config) for i in todo], w=w,
+                         evidence_tokens=config.model_evidence_tokens)
+    out = list(fast)
+    for i, res in zip(todo, results):
+        out[i] = _model_report(fast[i], res, w, config)
+    return out
+
+
+def _model_text(text, config: Config) -> str:
+    """The text the model tier reads: decoded, surrogate-free, HTML masked, cut to max_chars."""
+    if isinstance(text, (bytes, bytearray)):
+        text, _ = decode(bytes(text))
+    else:
+        text, _ = clean_text(text)
+    if config.max_chars and len(text) > config.max_chars:
+        text = text[: config.max_chars]
+    if looks_like_html(text):
+        text = mask_html(text)
+    return text
+
+
+def _model_report(fast: Report, res, w, config: Config) -> Report:
+    """Combine the fast report and the model tier's reading. The model's calibrated score
+    decides, except that a fast score at or above ``config.fast_decides_above`` (fixed-wording
+    evidence: signatures, tortured phrases, anchors) stands as ``spun`` whatever the model
+    read in its first tokens; on the development pages that rule adds spun pages and no false
+    positive (EVAL.md, "Cascade")."""
+    fast_decides = fast.score is not None and fast.score >= config.fast_decides_above
+    score = max(res.score, fast.score) if fast_decides else res.score
+    verdict = config.verdict(score, (w.spun_threshold, w.clean_threshold))
+    if fast_decides:
+        verdict = "spun"
+    spans = list(fast.spans)
+    marked = []
+    if verdict != "clean":
+        taken = [(s.start, s.end) for s in spans]
+        for a, b, p in res.words:
+            if p >= w.token_threshold and not any(s < b and a < e for s, e in taken):
+                marked.append(Span(a, b, res.text[a:b], "substitution", None, round(p, 4), "model:token-head"))
+        spans = sorted(spans + marked, key=lambda s: (s.start, -s.end))
+    head = {"spun": "spun", "clean": "looks clean", "unsure": "unsure"}[verdict]
+    lexical = fast.reason.split(";", 1)[1].strip() if ";" in fast.reason else fast.reason
+    marks = f"its token head marks {len(marked)} word{'s' if len(marked) != 1 else ''}" if marked else ""
+    if fast_decides:
+        drivers = fast.reason.split("driven by ", 1)[1].split(")", 1)[0] if "driven by " in fast.reason else "lexicon evidence"
+        why = f" (driven by {drivers}: fast tier p={fast.score:.2f}; model tier p={res.score:.2f}" + (f", {marks})" if marks else ")")
+    elif verdict == "clean":
+        why = f" (model tier; fast tier p={fast.score:.2f})"
+    else:
+        why = f" (driven by the model tier's reading of the text" + (f"; {marks}" if marks else "") + f"; fast tier p={fast.score:.2f})"
+    reason = f"{head}: p={score:.2f}{why}; {lexical}"
+    features = dict(fast.features)
+    features.update({"fast_score": fast.score, "model_score": res.score, "model_logit": res.logit,
+                     "model_tokens": float(res.tokens_read)})
+    return Report(score=score, verdict=verdict, reason=reason, spans=spans, features=features,
+                  language=fast.language, tier="model")
+
+
+def fast_check(text: str | bytes, config: Config | None = None) -> Report:
+    """The fast tier alone: lexicon evidence and the calibrated document statistics."""
     config = config or DEFAULT
     notes: list[str] = []
     if isinstance(text, (bytes, bytearray)):
@@ -117,7 +219,7 @@ def check(text: str | bytes, config: Config | None = None) -> Report:
     notes += more
     m = model()
     score = m.score(feats)
-    verdict = config.verdict(score)
+    verdict = config.verdict(score, FAST_THRESHOLDS)
     shown = [
         s for s in spans
         if s.confidence >= config.min_span_confidence and (config.report_substitutions or s.kind != "substitution")

@@ -157,7 +157,8 @@ class Encoder:
 
     def __init__(self, layers: int, dtype: str = "fp32"):
         self.torch = torch = requires("torch", "lm")
-        transformers = requires("transformers", "lm")
+        requires("transformers", "lm")
+        safetensors = requires("safetensors", "lm")
         from .lm import START_TEXT, _threads
         from .models import locate
 
@@ -167,22 +168,15 @@ class Encoder:
             from .lm import load as load_lm
 
             load_lm()  # writes the fast copy on first use
-        safetensors = requires("safetensors", "lm")
-        quiet = transformers.logging.get_verbosity()
-        transformers.logging.set_verbosity_error()
-        try:
-            self.tokenizer = transformers.AutoTokenizer.from_pretrained(str(loc.fast))
-            cfg = transformers.AutoConfig.from_pretrained(str(loc.fast))
-        finally:
-            transformers.logging.set_verbosity(quiet)
-        if layers > cfg.num_hidden_layers:
-            raise UnspinError(f"the model has {cfg.num_hidden_layers} layers; the probe wants {layers}")
-        cfg.num_hidden_layers = layers
         if dtype not in DTYPES:
             raise UnspinError(f"unknown probe dtype {dtype!r}; one of {', '.join(DTYPES)}")
         self.dtype = torch.bfloat16 if dtype == "bf16" else torch.float32
+        cfg, model_cls = _config_and_class(loc.fast)
+        if layers > cfg.num_hidden_layers:
+            raise UnspinError(f"the model has {cfg.num_hidden_layers} layers; the probe wants {layers}")
+        cfg.num_hidden_layers = layers
         with torch.device("meta"):
-            body = transformers.AutoModel.from_config(cfg)
+            body = model_cls(cfg)
         state = {}
         with safetensors.safe_open(str(loc.fast / "model.safetensors"), framework="pt") as f:
             for key in f.keys():
@@ -206,16 +200,18 @@ class Encoder:
             body = _quantize_int8(body, torch)
         self.body = body
         self.layers = layers
-        self.start_id = self.tokenizer.convert_tokens_to_ids(START_TEXT)
+        self.tokenizer = _tokenizer(loc.fast)
+        self.start_id = self.tokenizer.token_to_id(START_TEXT)
         if self.start_id is None:
             self.start_id = 0
         self.hidden = cfg.hidden_size
         self.lock = threading.Lock()
 
     def encode(self, text: str, max_tokens: int) -> tuple[list[int], list[tuple[int, int]]]:
-        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
-                             truncation=True, max_length=max_tokens)
-        return list(enc["input_ids"])[:max_tokens], [tuple(o) for o in enc["offset_mapping"]][:max_tokens]
+        # no token is longer than 64 characters here, so a cut keeps the first max_tokens intact
+        # and a 2-million-character page is not tokenised whole
+        enc = self.tokenizer.encode(text[: max_tokens * 64], add_special_tokens=False)
+        return list(enc.ids[:max_tokens]), [tuple(o) for o in enc.offsets[:max_tokens]]
 
     def states(self, texts: list[str], max_tokens: int, keep: tuple[int, ...], batch_tokens: int = 2048):
         """Per text: (offsets, {layer: tensor [n, hidden] in float32})."""
@@ -245,6 +241,29 @@ class Encoder:
                 out[b] = (enc[b][1], {k: hs[k][r, 1 : n + 1].float() for k in keep})
             i = j
         return out
+
+
+def _config_and_class(path):
+    """The model's config and body class. Llama-family models (the default SmolLM2) are built
+    from their module directly: going through ``transformers.AutoModel`` imports dozens of
+    modules and costs 5-10 s per process, more than the documents a worker reads in that time."""
+    cfg_data = json.loads((path / "config.json").read_text(encoding="utf-8"))
+    if cfg_data.get("model_type") == "llama":
+        from transformers.models.llama.configuration_llama import LlamaConfig
+        from transformers.models.llama.modeling_llama import LlamaModel
+
+        return LlamaConfig.from_pretrained(str(path)), LlamaModel
+    import transformers
+
+    cfg = transformers.AutoConfig.from_pretrained(str(path))
+    return cfg, transformers.AutoModel._model_mapping[type(cfg)]
+
+
+def _tokenizer(path):
+    """The fast tokenizer from ``tokenizer.json`` (the ``tokenizers`` library, which
+    transformers' fast tokenizers wrap: same ids and offsets, none of the import cost)."""
+    tokenizers = requires("tokenizers", "lm")
+    return tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
 
 
 def _quantize_int8(body, torch):
@@ -277,6 +296,9 @@ class TierResult:
     #: (start, end, probability) of each word the token head scores, in text offsets.
     words: list[tuple[int, int, float]]
     tokens_read: int
+    #: The text as read (offsets in ``words`` point into it; it equals the input except that
+    #: HTML is masked and surrogates replaced, which keep offsets).
+    text: str = ""
 
 
 def _sigmoid(z: float) -> float:
@@ -333,17 +355,20 @@ def features_for(states: dict, w: Weights, n: int | None = None):
 
 
 def read(texts: list[str], fast_scores: list[float | None] | None = None, w: Weights | None = None,
-         dtype: str | None = None) -> list[TierResult]:
+         dtype: str | None = None, evidence_tokens: int = 0) -> list[TierResult]:
     """Run the model tier over ``texts`` (one batched pass). ``fast_scores`` are the fast tier's
-    scores, needed when the head stacks them."""
+    scores, needed when the head stacks them. The document head reads the first
+    ``w.max_tokens`` tokens; with ``evidence_tokens`` larger, the same pass reads that many so
+    the token head marks words further on (the states of the first tokens do not change: the
+    model is causal)."""
     w = w or weights()
     torch = requires("torch", "lm")
     enc = encoder(w.layers, dtype or w.dtype)
     keep = tuple(sorted(set(w.doc_layers) | ({w.token_layer} if w.token else set())))
-    states = enc.states(texts, w.max_tokens, keep)
+    states = enc.states(texts, max(w.max_tokens, evidence_tokens), keep)
     out = []
     for i, (offsets, st) in enumerate(states):
-        x = features_for(st, w)
+        x = features_for(st, w, w.max_tokens)
         if w.stack_fast:
             fs = fast_scores[i] if fast_scores else None
             x = torch.cat([x, torch.tensor([_logit(fs if fs is not None else 0.5)])])
@@ -354,7 +379,7 @@ def read(texts: list[str], fast_scores: list[float | None] | None = None, w: Wei
                 tz = _apply(w.token, st[w.token_layer], torch)
                 words = word_spans(texts[i], offsets, torch.sigmoid(tz).tolist())
         a, b = w.platt
-        out.append(TierResult(_sigmoid(a * z + b), z, words, len(offsets)))
+        out.append(TierResult(_sigmoid(a * z + b), z, words, min(len(offsets), w.max_tokens), texts[i]))
     return out
 
 
