@@ -5,7 +5,7 @@ loaded once); at most ``size`` jobs are admitted, running or waiting, and the ne
 refused at once with :class:`Busy` (HTTP 503 with ``Retry-After``). A job whose client has
 gone is dropped while it waits, and cancelled while it runs: the job gets a
 :class:`CancellableLM` in place of the model, which raises :class:`Cancelled` at the next
-model call, and the model itself at its next forward pass, once the client has left. The
+model call, and the model itself at its next batch, once the client has left. The
 same stand-in refuses any window longer than the model's context (:class:`WindowTooLong`),
 whatever the restorer's windowing does.
 
@@ -55,26 +55,32 @@ def _check_cancelled() -> None:
         raise Cancelled()
 
 
+#: The inner steps of :class:`unspin.lm.LanguageModel` (private names) after which a job
+#: may stop: the forward pass, the vocabulary projections.
+_STEPS = ("_forward", "_logprobs_from_hidden", "_row")
+
+
 def _watch_forward(lm) -> None:
-    """Make every forward pass of ``lm`` check the running job's cancel event first, so a
-    job stops within one model batch (a fraction of a second), not one whole ``analyse`` or
-    ``score_many`` call (tens of seconds for a long text). Wraps the private ``_forward``
-    of :class:`unspin.lm.LanguageModel` once, on the instance; calls from threads that are
-    not running a queued job are unaffected. Without ``_forward`` the check stays at the
-    method level (:class:`CancellableLM`)."""
-    forward = getattr(lm, "_forward", None)
-    if forward is None or getattr(forward, "_unspin_watched", False):
-        return
+    """Make every inner step of ``lm`` (:data:`_STEPS`) check the running job's cancel
+    event first, so a job stops within one model batch (a fraction of a second), not one
+    whole ``analyse`` or ``score_many`` call (tens of seconds for a long text). Wraps those
+    methods once, on the instance; calls from threads that are not running a queued job are
+    unaffected. A step the model does not have is skipped (the check then stays at the
+    method level, :class:`CancellableLM`)."""
+    for name in _STEPS:
+        step = getattr(lm, name, None)
+        if step is None or getattr(step, "_unspin_watched", False):
+            continue
 
-    def watched(*args, **kwargs):
-        _check_cancelled()
-        return forward(*args, **kwargs)
+        def watched(*args, _step=step, **kwargs):
+            _check_cancelled()
+            return _step(*args, **kwargs)
 
-    watched._unspin_watched = True
-    try:
-        lm._forward = watched
-    except AttributeError:  # a stand-in without instance attributes
-        pass
+        watched._unspin_watched = True
+        try:
+            setattr(lm, name, watched)
+        except AttributeError:  # a stand-in without instance attributes
+            pass
 
 
 class CancellableLM:
