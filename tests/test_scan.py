@@ -17,7 +17,7 @@ import types
 import pytest
 
 from unspin.cli import main
-from unspin.errors import InputError, MissingComponent
+from unspin.errors import MissingComponent, OutputError
 from unspin.scan import ScanOptions, scan
 
 pytest.importorskip("pyarrow", reason="the scan tests need unspin[scan]")
@@ -303,7 +303,7 @@ def test_rerun_with_other_options_is_refused_unless_overwrite(tmp_path):
     src = write_jsonl(tmp_path / "in.jsonl", n=3)
     out = tmp_path / "out"
     scan([src], str(out), opts())
-    with pytest.raises(InputError, match="different scan"):
+    with pytest.raises(OutputError, match="different scan"):
         scan([src], str(out), opts(only="spun"))
     summary = scan([src], str(out), opts(only="spun", overwrite=True))
     assert summary.written == 1 and summary.resumed_shards == 0

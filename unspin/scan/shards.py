@@ -52,7 +52,7 @@ import re
 import sys
 from dataclasses import dataclass, replace
 
-from ..errors import InputError
+from ..errors import InputError, OutputError  # OutputError (exit 2): re-exported for the jobs
 from .writers import FORMATS, ShardWriter, extension, format_of, merge
 
 LOCK = "_unspin.lock"
@@ -61,11 +61,6 @@ DONE_SUFFIX = ".done"
 #: A shard's name: a lower-case prefix, the input file's number and the shard's number.
 SHARD_RE = re.compile(r"^[a-z][a-z0-9]*-\d{5}-\d{6}$")
 _OWN_FILE_RE = re.compile(r"^[._]?[a-z][a-z0-9]*-\d{5}-\d{6}[.]")
-
-
-class OutputError(InputError):
-    """The output cannot be used or written (exit 2): a bad name, not writable, locked by
-    another job, the same as an input, the disk full."""
 
 
 def manifest_name(job: str) -> str:
