@@ -120,7 +120,7 @@ def main(argv=None) -> int:
             clean = clean[: args.clean]
         changed_pages, changed_words, n_words, listed = 0, 0, 0, []
         for d in clean:
-            r = run(d["text"], "_clean")
+            r = run(d["text"], "clean-" + d["id"])
             n_words += len(words(d["text"]))
             if r.changes:
                 changed_pages += 1

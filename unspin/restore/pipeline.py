@@ -88,7 +88,7 @@ def _candidates(lm, win, pl: Planned, a: int, config: Config, verdict: str, acce
 def restore_with_stats(text: str, config: Config | None = None, report: Report | None = None,
                        lm=None, all_windows: bool = False, *, acceptance: Acceptance | bool | None = False,
                        proposers: tuple[Proposer, ...] | list[Proposer] = (), spans: list[Span] | None = None,
-                       trace: list | None = None) -> tuple[Restoration, Stats]:
+                       trace: list | None = None, decide: bool = True) -> tuple[Restoration, Stats]:
     """:func:`restore`, also returning what the LM saw (:class:`~.decode.Stats`).
 
     ``all_windows`` runs the LM over the whole text (for document-level surprisal), not only
@@ -97,7 +97,8 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
     proposers, each ``(text, site, config) -> [Candidate]`` (a found source, say).
     ``spans``: extra evidence spans to treat as sites (kind ``substitution`` with an
     ``original``, or a fixed kind). ``trace``: a list that receives one record per scored
-    word-swap candidate (its features and gain), for fitting the acceptance.
+    word-swap candidate (its features and gain), for fitting the acceptance; with
+    ``decide=False`` the restorer stops there (the result then holds only outright removals).
     """
     config = config or DEFAULT
     stats = Stats()
@@ -117,7 +118,7 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
         # technical register) as a spinner's, so word swaps must win by more (the learned
         # acceptance sees the verdict as a feature instead).
         site_config = config.replace(restore_margin=config.restore_margin + config.restore_unsure_margin)
-    sites = policy.gate(build_sites(text, found, site_config), verdict, config, learned=acceptance is not False)
+    sites = policy.gate(build_sites(text, found, site_config), verdict, config)
     direct, sites = policy.direct_changes(sites, verdict, config)
     stats.sites = len(sites)
     if not sites and not all_windows:
@@ -180,6 +181,8 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
                               "rule": o.rule, "origin": o.origin, "verdict": verdict,
                               "features": features(s.observed, o, s.confidence, verdict == "spun", s.protected, g,
                                                    report.score)})
+    if not decide:
+        return Restoration(text, apply_spans(text, direct), direct), stats
 
     # 3. keep the live candidates; decode neighbouring live sites jointly
     live: list[tuple[object, int, Planned, list]] = []

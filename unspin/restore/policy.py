@@ -32,16 +32,13 @@ def is_address(site: Site) -> bool:
     return site.kind == "injected_anchor" and any(r in site.rule for r in _ADDRESS_RULES)
 
 
-def gate(sites: list[Site], verdict: str, config: Config, learned: bool) -> list[Site]:
-    """Drop the sites the verdict does not allow to change at all. In a text called clean,
-    weak fixed-wording evidence never changes; word swaps only under the learned acceptance
-    (which sees the page's score, and whose operating point keeps real clean pages
-    unchanged), never under the hand margins."""
+def gate(sites: list[Site], verdict: str, config: Config) -> list[Site]:
+    """Drop the sites the verdict does not allow to change at all: in a text called clean,
+    single-word suspects are unremarkable (an LM always prefers commoner words), so only
+    strong fixed-wording evidence may still be repaired there."""
     out = []
     for s in sites:
-        if verdict == "clean" and not s.word_swap and s.confidence < config.restore_strong_evidence:
-            continue
-        if verdict == "clean" and s.word_swap and not learned:
+        if verdict == "clean" and (s.word_swap or s.confidence < config.restore_strong_evidence):
             continue
         if is_address(s) and verdict != "spun":
             continue  # never remove an address from a text not called spun
