@@ -450,7 +450,7 @@ def test_scan_dash_reads_standard_input(tmp_path, monkeypatch):
 
 def test_scan_dash_through_a_real_pipe(tmp_path):
     out = tmp_path / "out"
-    proc = subprocess.run([sys.executable, "-m", "unspin", "scan", "-", "-o", str(out), "-q", "-w", "2"],
+    proc = subprocess.run([sys.executable, "-m", "unspin", "scan", "-", "-o", str(out), "-q", "-w", "1"],
                           input=gzip.compress(lines(0, 4)), capture_output=True, timeout=120)
     assert proc.returncode == 0, proc.stderr.decode()
     rows = read_jsonl(out / "part-00000-000000.jsonl")
