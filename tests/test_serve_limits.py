@@ -131,28 +131,61 @@ def test_a_whole_request_is_still_answered_and_kept_alive():
 # --- the connection bound -------------------------------------------------------------
 
 
-def test_connections_beyond_the_bound_get_503_json_and_healthz_recovers():
-    """Half-sent sockets fill the server; the next connection gets 503 with Retry-After at
-    once, and once the header timeout has reaped them /healthz answers again."""
+def test_a_flood_of_half_sent_sockets_does_not_lock_out_a_new_client():
+    """At the connection bound, a new client takes the place of the socket that has waited
+    longest for its headers (a flood of half-sent requests cannot hold the server), and
+    the evicted one is told 408 and closed."""
     from live_server import raw, read_all, request, running
 
-    with running(_app(), _limits(header_timeout=1.0, max_connections=20)) as (port, server):
+    with running(_app(), _limits(header_timeout=30, max_connections=20, evict_after=0.2)) as (port, server):
         hung = [raw(port, b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n") for _ in range(20)]
-        deadline = time.monotonic() + 5
-        while len(server.server_state.connections) < 20 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        assert _wait(lambda: len(server.server_state.connections) == 20)
+        time.sleep(0.3)
+        s = raw(port, request("GET", "/healthz"))
+        reply, took, closed = read_all(s, limit=5)
+        s.close()
+        assert _status(reply) == 200 and took < 3
+        evicted, _, closed = read_all(hung[0], limit=3)
+        assert closed and _status(evicted) == 408
+        for h in hung:
+            h.close()
+
+
+def test_connections_beyond_the_bound_get_503_json_when_all_are_busy(monkeypatch):
+    """When every connection holds a whole request, a new one is answered 503 with
+    Retry-After at once, and the server answers again once they are done."""
+    import threading
+
+    from live_server import raw, read_all, request, running
+
+    import unspin
+
+    release = threading.Event()
+    real_check = unspin.check
+    real_check("The board met on Monday to discuss the budget for the coming year.")  # load the tables first
+
+    def slow_check(text, config=None):
+        release.wait(20)
+        return real_check(text, config)
+
+    monkeypatch.setattr(unspin, "check", slow_check)
+    with running(_app(), _limits(max_connections=5)) as (port, server):
+        busy = [raw(port, request("POST", "/v1/check", b'{"text": "The board met on Monday to discuss it."}'))
+                for _ in range(5)]
+        assert _wait(lambda: len(server.server_state.tasks) == 5)
         s = raw(port, request("GET", "/healthz"))
         reply, took, closed = read_all(s, limit=5)
         s.close()
         assert _status(reply) == 503 and closed and took < 3
         assert b"retry-after: 1" in reply.lower()
-        assert "limit of 20 open connections" in _json_body(reply)["error"]
-        time.sleep(1.5)  # the header timeout closes the hung ones
+        assert "limit of 5 open connections" in _json_body(reply)["error"]
+        release.set()
+        for b in busy:
+            assert _status(read_all(b, limit=30)[0]) == 200
+            b.close()
         s = raw(port, request("GET", "/healthz"))
         reply, _, _ = read_all(s, limit=5)
         s.close()
-        for h in hung:
-            h.close()
     assert _status(reply) == 200
 
 

@@ -9,10 +9,12 @@ Two layers, both small:
   connection: a request's headers must be complete ``header_timeout`` seconds after the
   connection opened (or the previous response ended), and its body ``body_timeout`` seconds
   after the headers. A half-sent request gets ``408`` and the connection is closed; an idle
-  new connection is closed. It also bounds open connections: beyond ``max_connections``
-  a new one is answered ``503`` with ``Retry-After`` and closed at once (uvicorn's own
-  ``limit_concurrency`` answers in plain text, and idle sockets still count against it
-  until the timeouts reap them). uvicorn's ``400`` for malformed HTTP becomes JSON too.
+  new connection is closed. It also bounds open connections: at ``max_connections`` a new
+  one takes the place of the connection that has waited longest for its headers (idle or
+  half-sent), and when every connection holds a whole request it is answered ``503`` with
+  ``Retry-After`` and closed at once (uvicorn's own ``limit_concurrency`` answers in plain
+  text, and idle sockets count against it until they are reaped). uvicorn's ``400`` for
+  malformed HTTP becomes JSON too.
 
 :func:`uvicorn_config` puts the two together for ``unspin serve`` and the tests.
 """
@@ -36,8 +38,11 @@ class ConnectionLimits:
     header_timeout: float = 10.0
     #: Seconds from the end of the headers to the end of the body.
     body_timeout: float = 30.0
-    #: Open connections at most; more are answered 503 and closed.
+    #: Open connections at most. At the limit, a new connection closes the one that has
+    #: waited longest (at least ``evict_after`` seconds) for its next request's headers;
+    #: when there is none, the new one is answered 503 and closed.
     max_connections: int = 100
+    evict_after: float = 1.0
     #: Largest request line plus headers, in bytes (h11's limit; more gets 400).
     max_header_bytes: int = 16 * 1024
 
@@ -170,10 +175,13 @@ def protocol_class(limits: ConnectionLimits):
             super().__init__(config, server_state, app_state, _loop)
             self._timer = None
             self._phase = None  # "headers" | "body" | None (the app has the whole request)
+            self._since = 0.0  # loop time the phase began
             self._got_bytes = False
 
         # -- the connection bound ------------------------------------------------------
         def connection_made(self, transport):
+            if len(self.connections) >= limits.max_connections:
+                self._evict_one()
             if len(self.connections) >= limits.max_connections:
                 self._refused = True
                 self.transport = transport
@@ -209,6 +217,19 @@ def protocol_class(limits: ConnectionLimits):
             self._got_bytes = False
             self._arm()
 
+        def _evict_one(self) -> None:
+            """At the limit, close the connection that has waited longest for its next request's
+            headers (idle keep-alive, or half-sent: what a flood of slow sockets holds), so a
+            new client still gets in. Connections with a whole request are never closed."""
+            now = self.loop.time()
+            waiting = [c for c in self.connections
+                       if getattr(c, "_phase", None) == "headers" and now - c._since >= limits.evict_after]
+            if waiting:
+                oldest = min(waiting, key=lambda c: c._since)
+                oldest._disarm()
+                oldest._timed_out()  # 408 if it had sent part of a request; closed
+                self.connections.discard(oldest)  # now, not when the loop reports it lost
+
         # -- the timeouts --------------------------------------------------------------
         def _disarm(self):
             if self._timer is not None:
@@ -224,6 +245,7 @@ def protocol_class(limits: ConnectionLimits):
                 return
             self._disarm()
             self._phase = phase
+            self._since = self.loop.time()
             if phase is not None:
                 wait = limits.header_timeout if phase == "headers" else limits.body_timeout
                 self._timer = self.loop.call_later(wait, self._timed_out)
