@@ -40,9 +40,10 @@ class ConnectionLimits:
     body_timeout: float = 30.0
     #: Open connections at most. At the limit, a new connection closes the one that has
     #: waited longest (at least ``evict_after`` seconds) for its next request's headers;
-    #: when there is none, the new one is answered 503 and closed.
+    #: when there is none, the new one is answered 503 and closed. Oldest first, so a
+    #: client that has just connected is the last to go.
     max_connections: int = 100
-    evict_after: float = 1.0
+    evict_after: float = 0.0
     #: Largest request line plus headers, in bytes (h11's limit; more gets 400).
     max_header_bytes: int = 16 * 1024
 
