@@ -259,46 +259,88 @@ def test_restore_returns_the_restoration_and_its_changes_replay(client, monkeypa
     assert apply_spans(SPUN, [Span.from_dict(c) for c in d["changes"]]) == d["text"]
 
 
-# --- deep ----------------------------------------------------------------------------
+# --- tiers (the cascade) ---------------------------------------------------------------
 
 
 def _unsure(text, config=None):
     return Report(score=0.5, verdict="unsure", reason="stub", spans=[])
 
 
-def test_deep_is_consulted_only_in_the_unsure_band(client, monkeypatch):
-    calls = []
+@pytest.fixture
+def tiers_seen(monkeypatch):
+    """Record the tier of every config ``unspin.check`` is called with, as if the model tier
+    were installed."""
+    from unspin.serve import app as serve_app
 
-    def deep_check(text, config, report, lm=None):
-        calls.append(report.score)
-        return Report(score=0.97, verdict="spun", reason="deep stub", tier="deep")
+    seen = []
 
-    monkeypatch.setitem(sys.modules, "unspin.deep", types.SimpleNamespace(deep_check=deep_check))
-    assert client.post("/v1/check", json={"text": SPUN, "deep": True}).json()["verdict"] == "spun"
-    assert calls == []  # fast score 1.0 is outside the band
-    monkeypatch.setattr(unspin, "check", _unsure)
-    assert client.post("/v1/check", json={"text": SPUN}).json()["reason"] == "stub"
-    d = client.post("/v1/check", json={"text": SPUN, "deep": True}).json()
-    assert d["reason"] == "deep stub" and calls == [0.5]
+    def fake_check(text, config=None):
+        seen.append(config.tier)
+        return Report(score=0.5, verdict="unsure", reason=f"stub {config.tier}", tier="fast")
+
+    monkeypatch.setattr(unspin, "check", fake_check)
+    monkeypatch.setattr(serve_app, "_model_tier_available", lambda: True)
+    return seen
 
 
-def test_deep_without_the_model_is_503(client, monkeypatch):
-    def deep_check(text, config, report, lm=None):
-        raise MissingComponent("the language model is not installed; run: pip install 'unspin[lm]' && unspin models fetch")
+def test_check_goes_through_the_cascade_and_deep_means_the_model_tier(client, tiers_seen):
+    assert client.post("/v1/check", json={"text": SPUN}).json()["reason"] == "stub auto"
+    assert client.post("/v1/check", json={"text": SPUN, "deep": True}).json()["reason"] == "stub model"
+    assert client.post("/v1/check", json={"text": SPUN, "tier": "fast"}).json()["reason"] == "stub fast"
+    assert client.post("/v1/check", json={"text": SPUN, "tier": "model", "deep": True}).status_code == 200
+    assert tiers_seen == ["auto", "model", "fast", "model"]
+    r = client.post("/v1/check", json={"text": SPUN, "tier": "fast", "deep": True})
+    assert r.status_code == 422 and "model tier" in r.json()["error"]
+    r = client.post("/v1/check", json={"text": SPUN, "tier": "deep"})
+    assert r.status_code == 422
 
-    monkeypatch.setitem(sys.modules, "unspin.deep", types.SimpleNamespace(deep_check=deep_check))
-    monkeypatch.setattr(unspin, "check", _unsure)
+
+def test_the_server_config_sets_the_default_tier(make_client, tiers_seen):
+    c = make_client(config=Config(tier="fast"))
+    c.post("/v1/check", json={"text": SPUN})
+    c.post("/v1/check", json={"text": SPUN, "deep": True})
+    assert tiers_seen == ["fast", "model"]
+
+
+def test_model_tier_checks_share_batches(make_client, monkeypatch):
+    """Concurrent checks that may reach the model tier are run together (one batched pass),
+    not in many threads at once."""
+    import threading
+
+    from unspin.serve import app as serve_app
+
+    monkeypatch.setattr(serve_app, "_model_tier_available", lambda: True)
+    monkeypatch.setattr(unspin, "check", lambda text, config=None: time.sleep(0.2) or _unsure(text))
+    c = make_client()
+    codes = []
+    threads = [threading.Thread(target=lambda: codes.append(c.post("/v1/check", json={"text": SPUN}).status_code))
+               for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert codes == [200] * 8
+    batches = c.app.state.check_batcher.batches
+    assert sum(batches) == 8 and max(batches) > 1
+
+
+def test_model_tier_without_the_model_is_503(client, monkeypatch):
+    from unspin.serve import app as serve_app
+
+    monkeypatch.setattr(serve_app, "_model_tier_available", lambda: False)
+    monkeypatch.setattr(serve_app, "_model_tier_missing",
+                        lambda: "the language model is not installed; run: pip install 'unspin[lm]' && unspin models fetch")
     r = client.post("/v1/check", json={"text": SPUN, "deep": True})
     assert r.status_code == 503
     assert "unspin models fetch" in r.json()["error"]
+    assert client.post("/v1/check", json={"text": SPUN}).json()["verdict"] == "spun"  # auto: the fast tier
 
 
-def test_real_deep_without_the_model_is_503(client, monkeypatch):
+def test_real_model_tier_without_the_model_is_503(client, monkeypatch):
     from unspin.serve.app import restore_available
 
     if restore_available():
         pytest.skip("the language model is installed here")
-    monkeypatch.setattr(unspin, "check", _unsure)
     r = client.post("/v1/check", json={"text": SPUN, "deep": True})
     assert r.status_code == 503
     assert "pip install 'unspin[lm]'" in r.json()["error"]

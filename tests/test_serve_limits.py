@@ -323,17 +323,6 @@ def test_restore_limit_is_configurable(monkeypatch):
     assert "the limit is 100 characters" in c.post("/v1/restore", json={"text": SPUN[:101]}).json()["error"]
 
 
-def test_deep_check_has_the_restore_limit_when_it_would_run(monkeypatch):
-    import unspin
-    from unspin import Report
-
-    monkeypatch.setattr(unspin, "check", lambda text, config=None: Report(score=0.5, verdict="unsure", reason="stub"))
-    c = _client(_app(max_restore_chars=100))
-    r = c.post("/v1/check", json={"text": SPUN * 2, "deep": True})
-    assert r.status_code == 413 and "deep check" in r.json()["error"] and "deep: false" in r.json()["error"]
-    assert c.post("/v1/check", json={"text": SPUN * 2}).status_code == 200
-
-
 def test_a_sentence_past_the_model_window_is_refused_before_the_model(monkeypatch):
     calls = []
     _use(monkeypatch, lambda text, config=None, lm=None: calls.append(text) or _echo(text))
@@ -504,14 +493,8 @@ def test_a_waiting_restore_is_dropped_when_its_client_leaves(monkeypatch):
     assert started == ["First."]  # the second job never ran
 
 
-def test_restore_and_deep_get_valid_unicode(monkeypatch):
+def test_restore_gets_valid_unicode(monkeypatch):
     """A lone surrogate (JSON ``\\ud800``) reaches the restorer as U+FFFD, one for one."""
-    import sys
-    import types
-
-    import unspin
-    from unspin import Report
-
     seen = []
     _use(monkeypatch, lambda text, config=None, lm=None: seen.append(text) or _echo(text))
     c = _client(_app())
@@ -519,12 +502,3 @@ def test_restore_and_deep_get_valid_unicode(monkeypatch):
     r = c.post("/v1/restore", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 200 and seen == ["The board met \ufffd on Monday. It voted."]
 
-    def deep_check(text, config, report, lm=None):
-        seen.append(text)
-        return report
-
-    monkeypatch.setitem(sys.modules, "unspin.deep", types.SimpleNamespace(deep_check=deep_check))
-    monkeypatch.setattr(unspin, "check", lambda text, config=None: Report(score=0.5, verdict="unsure", reason="stub"))
-    body = b'{"text": "The board met \\ud800 on Monday. It voted.", "deep": true}'
-    assert c.post("/v1/check", content=body, headers={"content-type": "application/json"}).status_code == 200
-    assert seen[-1] == "The board met \ufffd on Monday. It voted."

@@ -4,7 +4,9 @@ and :func:`unspin.restore`.
 =======================  ===============================================================
 ``GET /``                the web page (``static/index.html``, self-contained)
 ``GET /healthz``         ``{"status": "ok", "version": ..., "restore_available": bool}``
-``POST /v1/check``       ``{"text": str, "deep": bool = false}`` -> the Report as JSON
+``POST /v1/check``       ``{"text": str, "tier": "auto"|"fast"|"model" = the server's,
+                         "deep": bool = false}`` -> the Report as JSON (``deep``: the
+                         model tier, as ``unspin check --deep``)
 ``POST /v1/restore``     ``{"text": str}`` -> the Restoration as JSON (``text``, ``changes``)
 ``GET /docs``            interactive OpenAPI docs (Swagger UI loads its scripts from a CDN;
                          the schema itself is ``/openapi.json``, with every response body)
@@ -17,27 +19,31 @@ list); nothing the client sent is echoed back:
 * 408 the request's headers or body arrived too slowly (``unspin serve``'s protocol layer,
   :mod:`unspin.serve.limits`);
 * 413 the body or the text is over the limit (:data:`MAX_TEXT_CHARS` characters for a
-  check; :data:`MAX_RESTORE_CHARS` for a restore or a deep check, which run the language
-  model); the message says the limit and what to do instead;
+  check; :data:`MAX_RESTORE_CHARS` for a restore, which runs the language model over
+  every sentence); the message says the limit and what to do instead;
 * 421 the Host header names a host this server does not answer to (DNS rebinding);
 * 422 a body that is not JSON, has the wrong field types or unknown fields, text unspin
   refuses (:class:`~unspin.errors.InputError`), or a sentence too long for the model;
-* 503 the language-model tier is missing (``restore``, ``deep``: the message names the
-  install command), or the model queue is full or the server at its connection limit
-  (with ``Retry-After``);
+* 503 the language model is missing (``restore``, the model tier: the message names the
+  install command), or a queue is full or the server at its connection limit (with
+  ``Retry-After``);
 * 500 anything else (the server log has the traceback).
 
 Empty or too-short text is not an error: ``check`` answers with the verdict
 ``not_applicable`` and its reason, as the library does.
 
-Checks run concurrently in the thread pool. Language-model work (restores, deep checks)
-goes through one bounded queue (:mod:`unspin.serve.lmqueue`): one job at a time, a few
-waiting, the rest refused with 503; a job whose client left is dropped or stopped.
+Checks go through the cascade (:func:`unspin.check`, ``Config.tier``): fast-tier checks
+run concurrently in the thread pool; checks that may reach the model tier are batched by
+one worker thread (:class:`~unspin.serve.lmqueue.CheckBatcher`), so concurrent requests
+share one model pass. Restores go through one bounded queue
+(:class:`~unspin.serve.lmqueue.LMQueue`): one job at a time, a few waiting, the rest
+refused with 503; a job whose client left is dropped or stopped.
 """
 
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations at
 # run time.
 
+import asyncio
 import base64
 import hashlib
 import importlib
@@ -47,17 +53,17 @@ import re
 import sys
 import threading
 
-from ..config import DEFAULT, Config
+from ..config import DEFAULT, TIERS, Config
 from ..errors import InputError, MissingComponent, requires
-from .lmqueue import MAX_WINDOW_BYTES, Busy, CancellableLM, Cancelled, LMQueue, WindowTooLong
+from .lmqueue import MAX_WINDOW_BYTES, Busy, CancellableLM, Cancelled, CheckBatcher, LMQueue, WindowTooLong
 
 #: Longest text (in characters) one check may carry. Longer documents get HTTP 413; split
 #: them, or use ``unspin scan`` for corpora.
 MAX_TEXT_CHARS = 1_000_000
-#: Longest text one restore (or deep check) may carry: these run the language model, whose
-#: cost grows with the text (about a second per sentence with evidence on two cores).
+#: Longest text one restore may carry: it runs the language model, whose cost grows with
+#: the text (about a second per sentence with evidence on two quiet cores).
 MAX_RESTORE_CHARS = 20_000
-#: Language-model jobs admitted at once (one runs, the others wait); more get 503.
+#: Restores admitted at once (one runs, the others wait); more get 503.
 LM_QUEUE = 4
 #: The raw body may be longer than the text it carries (JSON escapes such as ``\\u00e9``
 #: take up to 6 bytes a character); bodies over this many bytes a character are refused
@@ -107,13 +113,6 @@ def _restore_fn():
     replace it. The text must have been through :func:`unspin.textio.clean_text`, as
     ``unspin.restore`` does first."""
     return importlib.import_module("unspin.restore").restore
-
-
-def _deep_fn():
-    """``unspin.deep.deep_check``, looked up at call time so tests can replace it."""
-    from ..deep import deep_check
-
-    return deep_check
 
 
 def _load_lm():
@@ -184,6 +183,39 @@ class _Unavailable(Exception):
     pass
 
 
+class _Conflict(Exception):
+    pass
+
+
+def _check_many():
+    """The cascade over a batch, :func:`unspin.detect.check_many` (looked up at call time
+    so tests can replace ``unspin.check``: it is used, one text at a time, when replaced)."""
+    import unspin
+    from .. import detect
+
+    def run_many(texts, config):
+        # unspin.check is check_many over one text; a replacement (a test's stand-in) is
+        # called one text at a time instead, so it sees every request
+        if getattr(unspin.check, "__module__", "") != "unspin":
+            return [unspin.check(t, config) for t in texts]
+        return detect.check_many(texts, config)
+
+    return run_many
+
+
+def _model_tier_available() -> bool:
+    """Whether the model tier can run here (:func:`unspin.probe.available`; cheap)."""
+    from .. import probe
+
+    return probe.available()
+
+
+def _model_tier_missing() -> str:
+    from .. import probe
+
+    return probe.unavailable_reason()
+
+
 def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_CHARS,
                max_restore_chars: int = MAX_RESTORE_CHARS, lm_queue: int = LM_QUEUE,
                allowed_hosts=None, preload: bool = False):
@@ -191,9 +223,9 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
 
     ``config`` is passed to every ``check`` and ``restore`` call (default: ``Config()``).
     ``max_text_chars`` is the longest text a check may carry, ``max_restore_chars`` the
-    longest a restore or a deep check may (HTTP 413 above them). ``lm_queue`` is how many
-    language-model jobs are admitted at once, running or waiting (503 beyond; the queue is
-    ``app.state.lm_queue``). ``allowed_hosts`` is a set of host names the Host header must
+    longest a restore may (HTTP 413 above them). ``lm_queue`` is how many restores are
+    admitted at once, running or waiting (503 beyond; the queue is ``app.state.lm_queue``;
+    model-tier checks wait in ``app.state.check_batcher``). ``allowed_hosts`` is a set of host names the Host header must
     name (421 otherwise; ``None``: any; see :func:`unspin.serve.limits.loopback_hosts`).
     ``preload`` loads the language model in a background thread right away (``unspin
     serve`` does), so the first restore does not also wait for the model; the thread is
@@ -271,6 +303,10 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
             msg = f"invalid request: {'.'.join(loc) + ': ' if loc else ''}{detail[0]['msg'] if detail else 'not valid'}"
         return JSONResponse({"error": msg, "detail": detail}, status_code=422)
 
+    @app.exception_handler(_Conflict)
+    def _conflict(request, exc):
+        return JSONResponse({"error": f"invalid request: {exc}"}, status_code=422)
+
     @app.exception_handler(_TooLong)
     def _too_long(request, exc):
         return JSONResponse({"error": str(exc)}, status_code=413)
@@ -301,6 +337,11 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
                             status_code=500)
 
     # -- language-model work ------------------------------------------------------------
+    # Checks go through the cascade (unspin.check / unspin.detect.check_many); those that may
+    # reach the model tier share batched passes in one worker thread.
+    by_tier = {t: cfg.replace(tier=t) for t in TIERS}
+    batcher = CheckBatcher(_check_many())
+    app.state.check_batcher = batcher
     queue = LMQueue(lm_queue)
     app.state.lm_queue = queue
     app.state.preload = None
@@ -341,20 +382,22 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
 
     @app.post("/v1/check", response_model=schemas.ReportOut, responses=errors,
               summary="is this text spun? verdict, calibrated score and evidence spans")
-    async def check(req: schemas.CheckRequest, request: Request):
+    async def check(req: schemas.CheckRequest):
         if len(req.text) > max_text_chars:
             raise _TooLong(too_long)
-        report = await anyio.to_thread.run_sync(unspin.check, req.text, cfg)
-        if req.deep and report.verdict != "not_applicable":
-            lo, hi = cfg.deep_band
-            if lo <= report.score <= hi:
-                _lm_limits(req.text, "for a deep check (send deep: false for the fast tier)")
-                text, fast = clean_text(req.text)[0], report
-
-                def job(cancel):
-                    return _deep_fn()(text, cfg, fast, lm=CancellableLM(_load_lm, cancel))
-
-                report = await _on_model(request, job, "deep check")
+        if req.deep and req.tier not in (None, "model"):
+            raise _Conflict(f'"deep": true means the model tier; it cannot go with "tier": "{req.tier}"')
+        tier = "model" if req.deep else (req.tier or cfg.tier)
+        if tier == "fast" or (tier == "auto" and not _model_tier_available()):
+            # the fast tier alone: concurrent, in the thread pool
+            report = await anyio.to_thread.run_sync(unspin.check, req.text, by_tier["fast"])
+        else:
+            if tier == "model" and not _model_tier_available():
+                raise _Unavailable(_lm_message(MissingComponent(_model_tier_missing()), "the model tier"))
+            try:
+                report = await asyncio.wrap_future(batcher.submit(req.text, by_tier[tier]))
+            except MissingComponent as exc:
+                raise _Unavailable(_lm_message(exc, "the model tier")) from None
         return report.to_dict()
 
     @app.post("/v1/restore", response_model=schemas.RestorationOut, responses=errors,

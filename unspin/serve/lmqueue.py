@@ -211,3 +211,65 @@ class LMQueue:
             raise box["error"]
         self.counts["done"] += 1
         return box["result"]
+
+
+class CheckBatcher:
+    """Checks that may reach the model tier, run by one worker thread in batches: each
+    round takes every waiting request (up to ``max_batch``, with the same config) and
+    calls ``run_many(texts, config)`` (:func:`unspin.detect.check_many`, the cascade),
+    so concurrent requests share one batched model pass instead of running the model in
+    many threads at once. At most ``max_pending`` requests wait; more get :class:`Busy`.
+    """
+
+    def __init__(self, run_many, max_pending: int = 256, max_batch: int = 32):
+        self.run_many = run_many
+        self.max_pending = max_pending
+        self.max_batch = max_batch
+        self._cv = threading.Condition()
+        self._pending: deque = deque()
+        self._worker: threading.Thread | None = None
+        #: Batches run and their sizes (for tests and benchmarks).
+        self.batches: list[int] = []
+
+    def submit(self, text: str, config):
+        """A :class:`concurrent.futures.Future` of the Report."""
+        from concurrent.futures import Future
+
+        fut: Future = Future()
+        with self._cv:
+            if len(self._pending) >= self.max_pending:
+                raise Busy(self.max_pending, 1)
+            self._pending.append((text, config, fut))
+            if self._worker is None:
+                self._worker = threading.Thread(target=self._loop, name="unspin-check-batcher", daemon=True)
+                self._worker.start()
+            self._cv.notify()
+        return fut
+
+    def _loop(self) -> None:
+        while True:
+            with self._cv:
+                while not self._pending:
+                    self._cv.wait()
+                config = self._pending[0][1]
+                batch = []
+                while self._pending and len(batch) < self.max_batch and self._pending[0][1] is config:
+                    batch.append(self._pending.popleft())
+            batch = [b for b in batch if b[2].set_running_or_notify_cancel()]
+            if not batch:
+                continue
+            self.batches.append(len(batch))
+            try:
+                reports = self.run_many([t for t, _, _ in batch], config)
+            except BaseException as exc:
+                if len(batch) == 1:
+                    batch[0][2].set_exception(exc)
+                    continue
+                for t, c, f in batch:  # one bad text must not sink the others: each alone
+                    try:
+                        f.set_result(self.run_many([t], c)[0])
+                    except BaseException as one:
+                        f.set_exception(one)
+                continue
+            for (_, _, f), report in zip(batch, reports):
+                f.set_result(report)

@@ -17,9 +17,11 @@ Verdict = Literal[VERDICTS]  # type: ignore[valid-type]
 class CheckRequest(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
     text: str = Field(description="the text to judge (plain text or HTML)")
-    deep: bool = Field(
-        False, description="add language-model evidence when the fast score is in the unsure band (needs unspin[lm])"
+    tier: Optional[Literal["auto", "fast", "model"]] = Field(
+        None, description="which detector decides: auto (the model tier when it is installed, else the fast "
+        "tier), fast (lexicons only) or model (always the model tier; needs unspin[lm]); default: the server's"
     )
+    deep: bool = Field(False, description='same as "tier": "model" (kept for older clients)')
 
 
 class RestoreRequest(BaseModel):
