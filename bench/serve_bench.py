@@ -127,23 +127,24 @@ def _pct(xs: list[float], q: float) -> float:
     return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else float("nan")
 
 
-def bench_check(trees, seconds: float, clients: int, rounds: int, warmup: float) -> dict:
+def bench_check(trees, seconds: float, clients: int, rounds: int, warmup: float, tier: str | None = None) -> dict:
     texts = []
     for name in ("spun-council-news.txt", "clean-council-news.txt"):
         with open(os.path.join(REPO, "examples", name), encoding="utf-8") as fh:
             texts.append(fh.read())
+    extra = {"tier": tier} if tier else {}
     servers = {label: Server(tree, label) for label, tree in trees}
     stats = {label: {"lat": [], "errors": [], "seconds": 0.0} for label, _ in trees}
     try:
         for label, _ in trees:  # warm-up, not recorded: lazy loads on the first real texts, connections
-            asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2]}, clients, warmup, [], []))
+            asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2], **extra}, clients, warmup, [], []))
         per = seconds / rounds
         for r in range(rounds):
             for label, _ in trees if r % 2 == 0 else list(reversed(trees)):
                 st = stats[label]
                 t = time.monotonic()
                 cpu = servers[label].cpu_s()
-                asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2]}, clients, per,
+                asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2], **extra}, clients, per,
                                    st["lat"], st["errors"]))
                 st["seconds"] += time.monotonic() - t
                 st["cpu_s"] = st.get("cpu_s", 0.0) + servers[label].cpu_s() - cpu
@@ -204,6 +205,8 @@ def main(argv=None) -> int:
     ap.add_argument("--clients", type=int, default=None, help="concurrent clients (check 16, memory 4)")
     ap.add_argument("--rounds", type=int, default=4, help="check: alternating rounds (default 4)")
     ap.add_argument("--warmup", type=float, default=5.0, help="check: seconds of unrecorded load per tree first (5)")
+    ap.add_argument("--tier", choices=("auto", "fast", "model"), help="check: send this tier with every request "
+                    "(the server's default otherwise; a tree from before the tier field answers 422)")
     ap.add_argument("--before", metavar="TREE", help="also run this source tree, for a before/after in one run")
     args = ap.parse_args(argv)
     trees = [("this", REPO)] + ([("before", args.before)] if args.before else [])
@@ -212,7 +215,8 @@ def main(argv=None) -> int:
     meta = {"what": args.what, "python": platform.python_version(), "cpus": os.cpu_count(),
             "load_avg_start": [round(x, 2) for x in os.getloadavg()], "version": unspin.__version__}
     if args.what == "check":
-        res = bench_check(trees, args.seconds or 40, args.clients or 16, args.rounds, args.warmup)
+        res = bench_check(trees, args.seconds or 40, args.clients or 16, args.rounds, args.warmup, args.tier)
+        meta["tier"] = args.tier or "server default"
         print("| tree | clients | requests | req/s | p50 ms | p90 ms | p99 ms | max ms | errors | server CPU ms/req | RSS MB |")
         print("|---|---|---|---|---|---|---|---|---|---|---|")
         for label, r in res.items():
