@@ -12,7 +12,6 @@ import subprocess
 import sys
 import textwrap
 import time
-import types
 
 import pytest
 
@@ -225,35 +224,41 @@ def test_only_spun_filters_and_keeps_error_records(tmp_path):
     assert [r.get("id") for r in read_jsonl(out2)] == ["d1", "d2", None, "d5"]
 
 
-def test_cascade_sends_only_the_band_to_the_deep_tier(tmp_path, monkeypatch):
+def test_detection_is_the_one_cascade_with_the_configs_tier(tmp_path, monkeypatch, capsys):
+    from unspin import detect
     from unspin.config import Config
 
     calls = []
+    real = detect.check_many
 
-    def deep_check(text, config, report):
-        calls.append(report.score)
-        report.tier = "deep"
-        return report
+    def check_many(texts, config=None):
+        calls.append((len(texts), config.tier))
+        return real(texts, config.replace(tier="fast"))  # the model itself is not under test here
 
-    monkeypatch.setitem(sys.modules, "unspin.deep", types.SimpleNamespace(deep_check=deep_check))
+    monkeypatch.setattr(detect, "check_many", check_many)
     src = write_jsonl(tmp_path / "in.jsonl", n=6)
-    out = tmp_path / "out.jsonl"
-    scan([src], str(out), opts(deep=True), Config(deep_band=(0.5, 1.0)))
-    rows = read_jsonl(out)
-    assert len(calls) == 2 and all(s >= 0.5 for s in calls)
-    assert [r["unspin"].get("tier") for r in rows] == ["deep", None, None, "deep", None, None]
+    scan([src], str(tmp_path / "a.jsonl"), opts(batch_size=4), Config(tier="auto"))
+    assert calls == [(4, "auto"), (2, "auto")]  # a batch at a time, not a document at a time
+    calls.clear()
+    for k, (argv, tier) in enumerate(((["--tier", "fast"], "fast"), (["--deep"], "model"), ([], Config().tier))):
+        out = tmp_path / f"o{k}.jsonl"
+        assert main(["scan", src, "-o", str(out), "-q", "-w", "1", *argv]) == 0
+        assert {t for _, t in calls} == {tier}, argv
+        calls.clear()
 
 
-def test_missing_language_model_stops_the_job_with_advice(tmp_path, monkeypatch, capsys):
-    def deep_check(text, config, report):
-        raise MissingComponent("the language model is not installed: pip install 'unspin[lm]'")
+def test_the_model_tier_where_it_is_not_installed_stops_the_job_with_advice(tmp_path, monkeypatch, capsys):
+    from unspin import probe
 
-    monkeypatch.setitem(sys.modules, "unspin.deep", types.SimpleNamespace(deep_check=deep_check))
+    monkeypatch.setattr(probe, "available", lambda: False)
     src = write_jsonl(tmp_path / "in.jsonl", n=3)
-    code = main(["scan", src, "-o", str(tmp_path / "o.jsonl"), "--deep", "--deep-band", "0", "1", "-q", "-w", "1"])
-    assert code == 3
-    err = capsys.readouterr().err
-    assert err.startswith("unspin: error: ") and "unspin[lm]" in err and "Traceback" not in err
+    for flag in (["--tier", "model"], ["--deep"]):
+        code = main(["scan", src, "-o", str(tmp_path / "o.jsonl"), *flag, "-q", "-w", "1", "--overwrite"])
+        assert code == 3
+        err = capsys.readouterr().err
+        assert err.startswith("unspin: error: ") and "model tier" in err and "Traceback" not in err
+    assert main(["scan", src, "-o", str(tmp_path / "auto.jsonl"), "--tier", "auto", "-q", "-w", "1"]) == 0
+    assert [r["unspin"].get("tier") for r in read_jsonl(tmp_path / "auto.jsonl")] == [None] * 3  # fast decided
 
 
 def test_restore_adds_restored_text_to_spun_documents(tmp_path, monkeypatch):
@@ -318,16 +323,16 @@ DRIVER = textwrap.dedent("""
 
     kill_at, delay = int(sys.argv[3]), float(sys.argv[4])
     seen = [0]
-    original = process.DocProcessor.analyse
+    original = process.DocProcessor._finish  # once per document checked
 
-    def analyse(self, text):
+    def finish(self, report, text):
         seen[0] += 1
         if seen[0] == kill_at:
             os.kill(os.getpid(), signal.SIGKILL)  # die mid-shard, like a pre-empted machine
         time.sleep(delay)
-        return original(self, text)
+        return original(self, report, text)
 
-    process.DocProcessor.analyse = analyse
+    process.DocProcessor._finish = finish
     scan([sys.argv[1]], sys.argv[2], ScanOptions(workers=int(sys.argv[5]), shard_size=10, batch_size=4,
                                                   progress=False))
 """)

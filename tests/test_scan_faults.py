@@ -236,10 +236,11 @@ def no_work(monkeypatch):
     """Fail the test if any document is checked."""
     from unspin.scan import process
 
-    def analyse(self, text):
+    def analyse(self, *args):
         raise AssertionError("a document was checked before the output was refused")
 
     monkeypatch.setattr(process.DocProcessor, "analyse", analyse)
+    monkeypatch.setattr(process.DocProcessor, "_analyse_many", analyse)
 
 
 @pytest.mark.parametrize("output, message", [
@@ -331,13 +332,13 @@ DRIVER = textwrap.dedent("""
     from unspin.scan import ScanOptions, scan
     from unspin.scan import process
 
-    original = process.DocProcessor.analyse
+    original = process.DocProcessor._finish  # once per document checked
 
-    def analyse(self, text):
+    def finish(self, report, text):
         time.sleep(0.2)
-        return original(self, text)
+        return original(self, report, text)
 
-    process.DocProcessor.analyse = analyse
+    process.DocProcessor._finish = finish
     scan([sys.argv[1]], sys.argv[2], ScanOptions(workers=2, shard_size=5, batch_size=1, progress=False))
 """)
 

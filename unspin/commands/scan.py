@@ -25,7 +25,7 @@ EPILOG = """\
 examples:
   unspin scan crawl/*.jsonl.gz -o annotated.jsonl
   unspin scan pages.parquet -o spun.parquet --only spun --workers 8
-  unspin scan CC-MAIN-*.warc.gz -o out/ --format parquet --deep
+  unspin scan CC-MAIN-*.warc.gz -o out/ --format parquet --tier fast
   unspin scan big/*.jsonl -o out/ --engine ray --ray-address auto
 
 exit status: 0 done (documents that failed are in the output, counted as errors), 1 internal
@@ -37,6 +37,7 @@ by another scan, or a run in which no document could be checked (all are error r
 
 def register(subparsers) -> None:
     from ..cli import add_common
+    from ..config import TIERS
 
     p = subparsers.add_parser(
         "scan", help="annotate a corpus (JSONL, Parquet, WARC, .txt folders) in parallel, resumably",
@@ -63,10 +64,15 @@ def register(subparsers) -> None:
                    help="shard format when OUTPUT is a folder (default: jsonl)")
 
     g = p.add_argument_group("detection")
-    g.add_argument("--deep", action="store_true",
-                   help="send documents whose fast score is in the deep band on to the language model")
+    g.add_argument("--tier", choices=TIERS, default=None,
+                   help="which detector decides: auto (default: the fast tier for every document, the model tier "
+                        "for those it cannot settle, when unspin[lm] and the model are installed), fast (lexicons "
+                        "only: the fastest, no torch) or model (the model tier for every document)")
+    g.add_argument("--deep", action="store_true", help="same as --tier model (kept for older scripts)")
     g.add_argument("--deep-band", nargs=2, type=float, metavar=("LO", "HI"),
-                   help="fast-tier score band that goes on to the language model (default: Config.deep_band)")
+                   help="under --tier auto, the fast-tier scores that go on to the model tier: from LO "
+                        "(Config.cascade_skip_below) up to HI (Config.fast_decides_above: at or above it the "
+                        "fast tier's spun stands)")
 
     g = p.add_argument_group("execution")
     g.add_argument("-w", "--workers", type=int, metavar="N", help="worker processes or Ray tasks (default: all cores)")
@@ -93,14 +99,16 @@ def run(args) -> int:
     from ..scan import ScanOptions, scan
 
     config = Config()
+    if args.deep or args.tier:
+        config = config.replace(tier="model" if args.deep else args.tier)
     if args.deep_band is not None:
         lo, hi = args.deep_band
         if not 0.0 <= lo <= hi <= 1.0:
             raise InputError("--deep-band needs 0 <= LO <= HI <= 1")
-        config = config.replace(deep_band=(lo, hi))
+        config = config.replace(cascade_skip_below=lo, fast_decides_above=hi)
     options = ScanOptions(
         text_field=args.text_field, id_field=args.id_field, shard_size=args.shard_size,
-        deep=args.deep, restore=args.restore, only=args.only, max_record_bytes=args.max_record_bytes,
+        restore=args.restore, only=args.only, max_record_bytes=args.max_record_bytes,
         output_format=args.output_format, workers=args.workers, engine=args.engine,
         ray_address=args.ray_address, overwrite=args.overwrite, progress=not args.quiet,
         status_every_s=args.status_every,

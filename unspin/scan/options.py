@@ -31,8 +31,9 @@ class ScanOptions:
     #: records ``k*shard_size`` to ``(k+1)*shard_size - 1``). Smaller shards lose less work when
     #: a run is killed and give Ray more tasks; larger shards mean fewer files.
     shard_size: int = 10_000
-    #: *(job)* Send documents whose fast-tier score falls in ``Config.deep_band`` on to the
-    #: language-model tier. Needs ``unspin[lm]`` and the model.
+    #: *(job)* The older name for ``Config(tier="model")``: the model tier decides every
+    #: applicable document. Which tier runs is ``Config.tier`` (``auto``: the cascade, the
+    #: model tier where it is installed). Needs ``unspin[lm]`` and the model.
     deep: bool = False
     #: *(job)* Add ``unspin.restored`` (the restored text) to documents judged spun.
     restore: bool = False

@@ -15,6 +15,7 @@ not objects. Point the job at the cluster with ``--ray-address auto`` on a node 
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from dataclasses import replace
@@ -55,16 +56,25 @@ class ShardTask:
         counts = dict.fromkeys(COUNTERS[:-1], 0)
         writer = None
         try:
-            for raw in iter_raw(source, start, start + opts.shard_size, opts.max_record_bytes):
+            batch: list = []
+            raws = iter_raw(source, start, start + opts.shard_size, opts.max_record_bytes)
+            for raw in itertools.chain(raws, [None]):  # None: flush the last batch
+                if raw is not None:
+                    batch.append(raw)
+                    if len(batch) < opts.batch_size:
+                        continue
+                if not batch:
+                    continue
                 if writer is None:
                     writer = ShardWriter(self.layout.shard_path(row["name"]), self.layout.fmt)
-                status, out = self.processor(raw, source)
-                counts["documents"] += 1
-                counts["errors" if status == "error" else status] += 1
-                if status == "error" and "first_error" not in counts:
-                    counts["first_error"] = error_of(out)
-                if out is not None:
-                    writer.write(out)
+                for status, out in self.processor.batch(batch, source):
+                    counts["documents"] += 1
+                    counts["errors" if status == "error" else status] += 1
+                    if status == "error" and "first_error" not in counts:
+                        counts["first_error"] = error_of(out)
+                    if out is not None:
+                        writer.write(out)
+                batch = []
             if writer is not None:
                 write_done(self.layout, row["name"], writer, counts)
         except BaseException:

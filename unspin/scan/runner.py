@@ -69,6 +69,8 @@ _WARM_UP = "A short English sentence that makes the detector load everything it 
 
 
 def _init_worker(options: ScanOptions, config: Config, as_dict: bool) -> None:
+    # The model tier's torch threads: the cores shared among the workers, not all to each.
+    os.environ.setdefault("UNSPIN_THREADS", str(max(1, (os.cpu_count() or 1) // options.n_workers)))
     _WORKER["processor"] = DocProcessor(options, config, as_dict)
 
 
@@ -101,9 +103,11 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
     if workers > 1:
         fork = "fork" in multiprocessing.get_all_start_methods()
         if fork:
-            # Load the lexicons, language detector and model once, before forking: the workers
-            # share those pages instead of each loading its own copy (less memory, faster start).
-            DocProcessor(options, config, as_dict).analyse(_WARM_UP)
+            # Load the lexicons, language detector and fast model once, before forking: the
+            # workers share those pages instead of each loading its own copy (less memory,
+            # faster start). Not the language model: torch's thread pools do not survive a
+            # fork, so each worker loads its own when its first document needs it.
+            DocProcessor(options, config.replace(tier="fast"), as_dict).analyse(_WARM_UP)
         pool = process_pool(workers, fork, _init_worker, (options, config, as_dict))
     else:
         processor = DocProcessor(options, config, as_dict)
