@@ -8,11 +8,12 @@ checkout, and with ``--before TREE`` also a second source tree, e.g. an older co
 ``git archive``, run through ``PYTHONPATH``), then drives it from this process with httpx's
 async client over loopback.
 
-``check``: after ``--warmup`` seconds of unrecorded load on each server, ``--clients`` concurrent clients each send POST /v1/check with the two example
-texts (``examples/``, written by the unspin developers) in turn, for ``--seconds``, split into
-rounds that alternate between the trees (this, before, this, before) so that load from
+``check``: after ``--warmup`` seconds of unrecorded load on each server, ``--clients``
+concurrent clients send POST /v1/check with the two example texts (``examples/``, written by
+the unspin developers; each client alternates between them) for ``--seconds``, split into
+rounds that alternate between the trees (this, before, before, this, ...) so that load from
 other processes on a shared machine falls on both alike. Reports requests/s, latency
-percentiles and errors per tree.
+percentiles, errors and the server's CPU time per request, per tree.
 
 ``memory``: clients send documents of 200 random lower-case "words" (unseen by any
 lexicon, so every per-word cache meets new keys) for ``--seconds`` to each tree in turn
@@ -137,14 +138,14 @@ def bench_check(trees, seconds: float, clients: int, rounds: int, warmup: float,
     stats = {label: {"lat": [], "errors": [], "seconds": 0.0} for label, _ in trees}
     try:
         for label, _ in trees:  # warm-up, not recorded: lazy loads on the first real texts, connections
-            asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2], **extra}, clients, warmup, [], []))
+            asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[(i % clients + i // clients) % 2], **extra}, clients, warmup, [], []))
         per = seconds / rounds
         for r in range(rounds):
             for label, _ in trees if r % 2 == 0 else list(reversed(trees)):
                 st = stats[label]
                 t = time.monotonic()
                 cpu = servers[label].cpu_s()
-                asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[i % 2], **extra}, clients, per,
+                asyncio.run(_drive(servers[label].url, lambda i: {"text": texts[(i % clients + i // clients) % 2], **extra}, clients, per,
                                    st["lat"], st["errors"]))
                 st["seconds"] += time.monotonic() - t
                 st["cpu_s"] = st.get("cpu_s", 0.0) + servers[label].cpu_s() - cpu

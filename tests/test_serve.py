@@ -302,28 +302,6 @@ def test_the_server_config_sets_the_default_tier(make_client, tiers_seen):
     assert tiers_seen == ["fast", "model"]
 
 
-def test_model_tier_checks_share_batches(make_client, monkeypatch):
-    """Concurrent checks that may reach the model tier are run together (one batched pass),
-    not in many threads at once."""
-    import threading
-
-    from unspin.serve import app as serve_app
-
-    monkeypatch.setattr(serve_app, "_model_tier_available", lambda: True)
-    monkeypatch.setattr(unspin, "check", lambda text, config=None: time.sleep(0.2) or _unsure(text))
-    c = make_client()
-    codes = []
-    threads = [threading.Thread(target=lambda: codes.append(c.post("/v1/check", json={"text": SPUN}).status_code))
-               for _ in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert codes == [200] * 8
-    batches = c.app.state.check_batcher.batches
-    assert sum(batches) == 8 and max(batches) > 1
-
-
 def test_model_tier_without_the_model_is_503(client, monkeypatch):
     from unspin.serve import app as serve_app
 

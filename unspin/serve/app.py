@@ -32,10 +32,9 @@ list); nothing the client sent is echoed back:
 Empty or too-short text is not an error: ``check`` answers with the verdict
 ``not_applicable`` and its reason, as the library does.
 
-Checks go through the cascade (:func:`unspin.check`, ``Config.tier``): fast-tier checks
-run concurrently in the thread pool; checks that may reach the model tier are batched by
-one worker thread (:class:`~unspin.serve.lmqueue.CheckBatcher`), so concurrent requests
-share one model pass. Restores go through one bounded queue
+Checks go through the cascade (:func:`unspin.check`, ``Config.tier``), concurrently in the
+thread pool: texts the fast tier decides return at once, and the model tier's passes take
+turns (its encoder holds a lock). Restores go through one bounded queue
 (:class:`~unspin.serve.lmqueue.LMQueue`): one job at a time, a few waiting, the rest
 refused with 503; a job whose client left is dropped or stopped.
 """
@@ -43,7 +42,6 @@ refused with 503; a job whose client left is dropped or stopped.
 # No ``from __future__ import annotations`` here: FastAPI reads the endpoint annotations at
 # run time.
 
-import asyncio
 import base64
 import hashlib
 import importlib
@@ -55,7 +53,7 @@ import threading
 
 from ..config import DEFAULT, TIERS, Config
 from ..errors import InputError, MissingComponent, requires
-from .lmqueue import MAX_WINDOW_BYTES, Busy, CancellableLM, Cancelled, CheckBatcher, LMQueue, WindowTooLong
+from .lmqueue import MAX_WINDOW_BYTES, Busy, CancellableLM, Cancelled, LMQueue, WindowTooLong
 
 #: Longest text (in characters) one check may carry. Longer documents get HTTP 413; split
 #: them, or use ``unspin scan`` for corpora.
@@ -187,22 +185,6 @@ class _Conflict(Exception):
     pass
 
 
-def _check_many():
-    """The cascade over a batch, :func:`unspin.detect.check_many` (looked up at call time
-    so tests can replace ``unspin.check``: it is used, one text at a time, when replaced)."""
-    import unspin
-    from .. import detect
-
-    def run_many(texts, config):
-        # unspin.check is check_many over one text; a replacement (a test's stand-in) is
-        # called one text at a time instead, so it sees every request
-        if getattr(unspin.check, "__module__", "") != "unspin":
-            return [unspin.check(t, config) for t in texts]
-        return detect.check_many(texts, config)
-
-    return run_many
-
-
 def _model_tier_available() -> bool:
     """Whether the model tier can run here (:func:`unspin.probe.available`; cheap)."""
     from .. import probe
@@ -224,8 +206,7 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
     ``config`` is passed to every ``check`` and ``restore`` call (default: ``Config()``).
     ``max_text_chars`` is the longest text a check may carry, ``max_restore_chars`` the
     longest a restore may (HTTP 413 above them). ``lm_queue`` is how many restores are
-    admitted at once, running or waiting (503 beyond; the queue is ``app.state.lm_queue``;
-    model-tier checks wait in ``app.state.check_batcher``). ``allowed_hosts`` is a set of host names the Host header must
+    admitted at once, running or waiting (503 beyond; the queue is ``app.state.lm_queue``). ``allowed_hosts`` is a set of host names the Host header must
     name (421 otherwise; ``None``: any; see :func:`unspin.serve.limits.loopback_hosts`).
     ``preload`` loads the language model in a background thread right away (``unspin
     serve`` does), so the first restore does not also wait for the model; the thread is
@@ -337,11 +318,7 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
                             status_code=500)
 
     # -- language-model work ------------------------------------------------------------
-    # Checks go through the cascade (unspin.check / unspin.detect.check_many); those that may
-    # reach the model tier share batched passes in one worker thread.
-    by_tier = {t: cfg.replace(tier=t) for t in TIERS}
-    batcher = CheckBatcher(_check_many())
-    app.state.check_batcher = batcher
+    by_tier = {t: cfg.replace(tier=t) for t in TIERS}  # checks go through the cascade, unspin.check
     queue = LMQueue(lm_queue)
     app.state.lm_queue = queue
     app.state.preload = None
@@ -388,16 +365,16 @@ def create_app(config: Config | None = None, *, max_text_chars: int = MAX_TEXT_C
         if req.deep and req.tier not in (None, "model"):
             raise _Conflict(f'"deep": true means the model tier; it cannot go with "tier": "{req.tier}"')
         tier = "model" if req.deep else (req.tier or cfg.tier)
-        if tier == "fast" or (tier == "auto" and not _model_tier_available()):
-            # the fast tier alone: concurrent, in the thread pool
-            report = await anyio.to_thread.run_sync(unspin.check, req.text, by_tier["fast"])
-        else:
-            if tier == "model" and not _model_tier_available():
-                raise _Unavailable(_lm_message(MissingComponent(_model_tier_missing()), "the model tier"))
-            try:
-                report = await asyncio.wrap_future(batcher.submit(req.text, by_tier[tier]))
-            except MissingComponent as exc:
-                raise _Unavailable(_lm_message(exc, "the model tier")) from None
+        if tier == "model" and not _model_tier_available():
+            raise _Unavailable(_lm_message(MissingComponent(_model_tier_missing()), "the model tier"))
+        # In the thread pool, concurrently: texts the fast tier decides return at once, and the
+        # model tier's passes take turns (its encoder holds a lock), so they do not hold up
+        # the others. (Batching concurrent requests into one check_many would make every
+        # text wait for the slowest model pass.)
+        try:
+            report = await anyio.to_thread.run_sync(unspin.check, req.text, by_tier[tier])
+        except MissingComponent as exc:
+            raise _Unavailable(_lm_message(exc, "the model tier")) from None
         return report.to_dict()
 
     @app.post("/v1/restore", response_model=schemas.RestorationOut, responses=errors,
