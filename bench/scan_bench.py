@@ -1,7 +1,8 @@
 """Scan benchmarks: every figure a ratio measured side by side, in one run, on the same input.
 
     python bench/build_corpus.py -o bench/out/corpus.jsonl
-    python bench/scan_bench.py bench/out/corpus.jsonl [--docs N] [--work bench/out/scan]
+    python bench/scan_bench.py bench/out/corpus.jsonl [--docs N] [--work bench/out/scan] [--tier fast]
+    python bench/scan_bench.py bench/out/corpus.jsonl --docs 200 --compare-tiers
 
 Measures, in this order, on the same documents:
 
@@ -15,6 +16,12 @@ Measures, in this order, on the same documents:
 1-3 run interleaved in chunks of ``--chunk`` documents, and the scans in the order
 1, 2, 2, 1 workers, so that load from other processes on a shared machine falls on both sides
 of each ratio alike; CPU time (less sensitive to that load than wall time) is reported too.
+
+Steps 2 and 4 use ``--tier`` (default ``fast``: the figures compare the fast tier with
+datatrove's filter). ``--compare-tiers`` instead runs only ``unspin scan -w 1`` end to end with
+``--tier fast``, ``auto`` and ``model`` on the same documents, in the order fast, auto, model,
+model, auto, fast, and reports CPU, wall, documents/s, the share the model tier decided, and
+the ratios to the fast tier (needs ``unspin[lm]`` and the model for auto and model).
 
 Prints a Markdown table and a JSON line. Needs ``unspin[scan,datatrove]`` and spacy (the
 tokeniser datatrove's English Gopher filter uses).
@@ -78,12 +85,13 @@ def _tree_pss(pid: int) -> int:
     return total
 
 
-def run_scan(corpus: str, out: str, workers: int, limit_file: str) -> dict:
+def run_scan(corpus: str, out: str, workers: int, limit_file: str, tier: str = "fast") -> dict:
     if os.path.exists(out):
         os.remove(out)
     if os.path.isdir(out + ".parts"):
         shutil.rmtree(out + ".parts")
-    cmd = [sys.executable, "-m", "unspin", "scan", limit_file or corpus, "-o", out, "-w", str(workers), "-q", "--json"]
+    cmd = [sys.executable, "-m", "unspin", "scan", limit_file or corpus, "-o", out, "-w", str(workers), "-q", "--json",
+           "--tier", tier]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -113,6 +121,10 @@ def main(argv=None) -> int:
     ap.add_argument("--docs", type=int, help="use only the first N documents")
     ap.add_argument("--work", default="bench/out/scan", help="folder for the scan outputs")
     ap.add_argument("--chunk", type=int, default=250, help="documents per interleaved measurement chunk")
+    ap.add_argument("--tier", default="fast", choices=("fast", "auto", "model"),
+                    help="detector tier for the in-process check and the scans (default: fast)")
+    ap.add_argument("--compare-tiers", action="store_true",
+                    help="only: unspin scan -w 1 with --tier fast, auto and model, side by side")
     args = ap.parse_args(argv)
     os.makedirs(args.work, exist_ok=True)
     limit_file = None
@@ -122,6 +134,8 @@ def main(argv=None) -> int:
             for line in _lines(args.corpus, args.docs):
                 fh.write(line)
     corpus = limit_file or args.corpus
+    if args.compare_tiers:
+        return compare_tiers(args, corpus, limit_file)
 
     import unspin
     from datatrove.data import Document
@@ -137,8 +151,9 @@ def main(argv=None) -> int:
     t_read = time.perf_counter() - t
     n = len(lines)
 
+    config = unspin.Config(tier=args.tier)
     t = time.perf_counter()
-    unspin.check("A warm-up sentence that loads the lexicons, the language detector and the model.")
+    unspin.check("A warm-up sentence that loads the lexicons, the language detector and the model.", config)
     t_warm = time.perf_counter() - t
     gopher = GopherQualityFilter()
     gopher.filter(Document(text="warm up the tokenizer " * 20, id="w"))
@@ -158,7 +173,7 @@ def main(argv=None) -> int:
         cpu["base"] += time.process_time() - c
         w, c = time.perf_counter(), time.process_time()
         for line in chunk:
-            v = unspin.check(json.loads(line)["text"]).verdict
+            v = unspin.check(json.loads(line)["text"], config).verdict
             verdicts[v] = verdicts.get(v, 0) + 1
         wall["fast"] += time.perf_counter() - w
         cpu["fast"] += time.process_time() - c
@@ -175,13 +190,14 @@ def main(argv=None) -> int:
     # 4. end to end, 1 worker against 2, in the order 1, 2, 2, 1 (load drifts cancel out)
     runs = {1: [], 2: []}
     for workers in (1, 2, 2, 1):
-        runs[workers].append(run_scan(args.corpus, os.path.join(args.work, f"w{workers}.jsonl"), workers, limit_file))
+        runs[workers].append(run_scan(args.corpus, os.path.join(args.work, f"w{workers}.jsonl"), workers, limit_file,
+                                      args.tier))
     same = _same(os.path.join(args.work, "w1.jsonl"), os.path.join(args.work, "w2.jsonl"))
     w1 = min(runs[1], key=lambda r: r["wall_s"])
     w2 = min(runs[2], key=lambda r: r["wall_s"])
 
     res.update({
-        "documents": n, "tokens": n_tokens, "verdicts": verdicts, "gopher_kept": kept,
+        "tier": args.tier, "documents": n, "tokens": n_tokens, "verdicts": verdicts, "gopher_kept": kept,
         "read_s": t_read, "warmup_s": t_warm, "wall_s": wall, "cpu_s": cpu, "cpu_parse_s": cpu_parse,
         "ratio_fast_vs_baseline_wall": (wall["fast"] + t_read) / (wall["base"] + t_read),
         "ratio_fast_vs_baseline_cpu": cpu["fast"] / cpu["base"],
@@ -197,6 +213,41 @@ def main(argv=None) -> int:
         "loadavg_end": os.getloadavg(),
     })
     print(_table(res))
+    print(json.dumps(res))
+    return 0
+
+
+def compare_tiers(args, corpus: str, limit_file: str | None) -> int:
+    """``unspin scan -w 1`` with each tier on the same documents, side by side."""
+    res: dict = {"machine": {"python": platform.python_version(), "platform": platform.platform(),
+                             "cpus": os.cpu_count(), "cpu": _cpu_model()},
+                 "loadavg_start": os.getloadavg(), "runs": {}}
+    order = ("fast", "auto", "model", "model", "auto", "fast")
+    for tier in order:
+        out = os.path.join(args.work, f"tier-{tier}.jsonl")
+        r = run_scan(args.corpus, out, 1, limit_file, tier)
+        with open(out, "rb") as fh:
+            r["model_decided"] = sum(json.loads(line)["unspin"].get("tier") == "model" for line in fh)
+        res["runs"].setdefault(tier, []).append(r)
+    res["loadavg_end"] = os.getloadavg()
+    n = next(iter(res["runs"].values()))[0]["summary"]["documents"]
+    fast_cpu = sum(r["cpu_s"] for r in res["runs"]["fast"]) / 2
+    fast_wall = sum(r["wall_s"] for r in res["runs"]["fast"]) / 2
+    lines = [f"{n:,} documents; load average {res['loadavg_start'][0]:.2f} at start, "
+             f"{res['loadavg_end'][0]:.2f} at end; order {', '.join(order)}", "",
+             "| `unspin scan -w 1 --tier` | CPU, mean of 2 | wall, mean of 2 | docs/s (wall) | decided by the model | "
+             "CPU / fast | verdicts |", "|---|---|---|---|---|---|---|"]
+    for tier in ("fast", "auto", "model"):
+        runs = res["runs"][tier]
+        cpu = sum(r["cpu_s"] for r in runs) / 2
+        wall = sum(r["wall_s"] for r in runs) / 2
+        s = runs[0]["summary"]
+        verdicts = ", ".join(f"{s[k]} {k}" for k in ("spun", "unsure", "clean", "not_applicable"))
+        lines.append(f"| {tier} | {cpu:.2f} s | {wall:.2f} s | {n / wall:,.1f} | {runs[0]['model_decided']} of {n} | "
+                     f"{cpu / fast_cpu:.1f}x | {verdicts} |")
+        res[f"{tier}_cpu_s"], res[f"{tier}_wall_s"] = cpu, wall
+    res["fast_wall_s"] = fast_wall
+    print("\n".join(lines))
     print(json.dumps(res))
     return 0
 
