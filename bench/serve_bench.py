@@ -115,7 +115,7 @@ async def _drive(url: str, bodies, clients: int, seconds: float, lat: list, erro
                     r = await client.post(url + "/v1/check", json=body)
                     ok = r.status_code == 200
                 except Exception as exc:  # counted, not fatal
-                    ok, r = False, exc
+                    ok, r = False, f"{type(exc).__name__}: {exc}"
                 lat.append(time.perf_counter() - t)
                 if not ok:
                     errors.append(str(getattr(r, "status_code", r)))
