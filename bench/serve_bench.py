@@ -2,6 +2,8 @@
 
     python bench/serve_bench.py check  [--seconds 40] [--clients 16] [--before TREE]
     python bench/serve_bench.py memory [--seconds 180] [--clients 4] [--before TREE]
+    python bench/serve_bench.py flood  [--sockets 3000] [--before TREE]
+    python bench/serve_bench.py cancel [--leave-after 4 12]
 
 Each run starts ``python -m unspin serve --port 0 --no-preload`` as a subprocess (this
 checkout, and with ``--before TREE`` also a second source tree, e.g. an older commit's
@@ -19,6 +21,13 @@ percentiles, errors and the server's CPU time per request, per tree.
 lexicon, so every per-word cache meets new keys) for ``--seconds`` to each tree in turn
 (one server at a time); the server's RSS is sampled every 10 s. Reports the curve and the
 growth over the last half of the run (flat when the caches are bounded).
+
+``flood``: ``--sockets`` connections each send half a request and stop; /healthz is asked at
+once and 12 s later, and the flood sockets the server has not closed are counted.
+
+``cancel`` (this checkout only, needs the language model): a 7,848-character restore is
+sent and its client leaves after each ``--leave-after`` seconds; reports how long the job
+ran on after that.
 
 Prints Markdown tables and one JSON line. Needs ``unspin[serve]``, httpx and psutil.
 """
@@ -199,9 +208,102 @@ def bench_memory(trees, seconds: float, clients: int, sample: float = 10.0) -> d
     return out
 
 
+def bench_flood(trees, sockets: int, wait: float = 12.0) -> dict:
+    """Open ``sockets`` connections that each send half a request and stop; then GET /healthz
+    at once and after ``wait`` seconds, and count the flood sockets the server left open."""
+    import resource
+    import socket
+    import urllib.request
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < sockets + 100:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, sockets + 1000), hard))
+
+    def health(url):
+        t = time.monotonic()
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=10) as r:
+                return r.status, round(time.monotonic() - t, 2)
+        except Exception as exc:
+            return f"{type(exc).__name__} {getattr(exc, 'code', '')}".strip(), round(time.monotonic() - t, 2)
+
+    out = {}
+    for label, tree in trees:
+        server = Server(tree, label)
+        port = int(server.url.rsplit(":", 1)[1])
+        held = []
+        try:
+            for _ in range(sockets):
+                try:
+                    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                    s.sendall(b"POST /v1/check HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le")
+                    held.append(s)
+                except OSError:
+                    break
+            at_once = health(server.url)
+            time.sleep(wait)
+            later = health(server.url)
+            still_open = 0
+            for s in held:
+                s.setblocking(False)
+                try:
+                    while s.recv(65536):
+                        pass
+                except BlockingIOError:
+                    still_open += 1
+                except OSError:
+                    pass
+            out[label] = {"flood_sockets": len(held), "healthz_at_once": at_once, f"healthz_after_{wait:g}s": later,
+                          f"flood_sockets_open_after_{wait:g}s": still_open, "server_rss_mb": round(server.rss_mb(), 1)}
+        finally:
+            for s in held:
+                s.close()
+            server.stop()
+    return out
+
+
+def bench_cancel(leave_after: list[float]) -> dict:
+    """With the real language model: POST /v1/restore with a long text (the spun example
+    8 times, 7,848 characters) to a server in this process, close the connection after each
+    of ``leave_after`` seconds, and time how long the job runs on after the client left."""
+    import socket
+    import threading
+
+    sys.path.insert(0, os.path.join(REPO, "tests"))
+    from live_server import running
+
+    from unspin.lm import load
+    from unspin.serve import create_app
+
+    load()  # the model is loaded before the clock starts
+    with open(os.path.join(REPO, "examples", "spun-council-news.txt"), encoding="utf-8") as fh:
+        text = (fh.read() + "\n\n") * 8
+    body = json.dumps({"text": text}).encode()
+    app = create_app()
+    runs = []
+    with running(app) as (port, _):
+        for wait in leave_after:
+            s = socket.create_connection(("127.0.0.1", port))
+            s.sendall(b"POST /v1/restore HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                      + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+            time.sleep(wait)
+            done_before = app.state.lm_queue.counts["done"]
+            t = time.monotonic()
+            s.close()
+            while app.state.lm_queue.load() and time.monotonic() - t < 600:
+                time.sleep(0.02)
+            runs.append({"left_after_s": wait, "job_ran_on_s": round(time.monotonic() - t, 2),
+                         "finished_anyway": app.state.lm_queue.counts["done"] > done_before})
+    return {"text_chars": len(text), "runs": runs, "counts": dict(app.state.lm_queue.counts),
+            "threads": threading.active_count()}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=("check", "memory"))
+    ap.add_argument("what", choices=("check", "memory", "flood", "cancel"))
+    ap.add_argument("--sockets", type=int, default=3000, help="flood: half-sent connections to open (3000)")
+    ap.add_argument("--leave-after", type=float, nargs="+", default=[4.0, 12.0],
+                    help="cancel: seconds after which the client leaves, one restore each (4 12)")
     ap.add_argument("--seconds", type=float, default=None, help="check: total per tree (40); memory: per tree (180)")
     ap.add_argument("--clients", type=int, default=None, help="concurrent clients (check 16, memory 4)")
     ap.add_argument("--rounds", type=int, default=4, help="check: alternating rounds (default 4)")
@@ -224,6 +326,15 @@ def main(argv=None) -> int:
             print(f"| {label} | {args.clients or 16} | {r['requests']} | {r['req_per_s']} | {r['p50_ms']} | "
                   f"{r['p90_ms']} | {r['p99_ms']} | {r['max_ms']} | {r['errors']} | {r['server_cpu_ms_per_request']} | "
                   f"{r['rss_mb_after']} |")
+    elif args.what == "flood":
+        res = bench_flood(trees, args.sockets)
+        for label, r in res.items():
+            print(label, r)
+    elif args.what == "cancel":
+        res = bench_cancel(args.leave_after)
+        for r in res["runs"]:
+            print(f"client left after {r['left_after_s']:g} s: the job ran on for {r['job_ran_on_s']} s"
+                  f"{' (and finished)' if r['finished_anyway'] else ''}")
     else:
         res = bench_memory(trees, args.seconds or 180, args.clients or 4)
         for label, r in res.items():
