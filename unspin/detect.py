@@ -174,6 +174,9 @@ def _model_report(fast: Report, res, w, config: Config) -> Report:
         spans = sorted(spans + marked, key=lambda s: (s.start, -s.end))
     head = {"spun": "spun", "clean": "looks clean", "unsure": "unsure"}[verdict]
     lexical = fast.reason.split(";", 1)[1].strip() if ";" in fast.reason else fast.reason
+    if marked and lexical.startswith("no evidence spans"):
+        # the token head's words are spans now: the fast tier's "none" is about the lexicons
+        lexical = "no lexicon evidence" + lexical[len("no evidence spans"):]
     marks = f"its token head marks {len(marked)} word{'s' if len(marked) != 1 else ''}" if marked else ""
     if fast_decides:
         drivers = fast.reason.split("driven by ", 1)[1].split(")", 1)[0] if "driven by " in fast.reason else "lexicon evidence"
