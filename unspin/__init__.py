@@ -16,7 +16,7 @@ from .report import KINDS, VERDICTS, Report, Restoration, Span, apply_spans
 __version__ = "0.1.0"
 
 __all__ = [
-    "Config", "Report", "Restoration", "Span", "apply_spans", "check", "restore",
+    "Config", "Report", "Restoration", "Span", "apply_spans", "check", "check_many", "restore",
     "UnspinError", "InputError", "MissingComponent", "KINDS", "VERDICTS", "__version__",
 ]
 
@@ -24,11 +24,20 @@ __all__ = [
 def check(text: str, config: Config | None = None) -> Report:
     """Tell whether ``text`` was spun: a calibrated score, a verdict and the evidence spans.
 
-    Fast tier only (no language model); safe to call on millions of documents.
+    The best tier installed decides (``Config.tier``, ``Report.tier``): the model tier when
+    the ``lm`` extra and the model are installed, otherwise the fast tier (no language
+    model). See :func:`unspin.detect.check_many` for the cascade.
     """
     from .detect import check as _check
 
     return _check(text, config)
+
+
+def check_many(texts: list, config: Config | None = None) -> list[Report]:
+    """:func:`check` for many texts at once: the model tier reads them in batches."""
+    from .detect import check_many as _check_many
+
+    return _check_many(list(texts), config)
 
 
 # The restorer module shares the function's name. Import it now (it is light: the language

@@ -142,7 +142,7 @@ class Config:
         if not isinstance(self.time_budget, (int, float)) or not self.time_budget >= 0 or self.time_budget == float("inf"):
             raise ConfigError(f"time_budget must be a finite number of seconds >= 0 (0: no limit), got {self.time_budget!r}")
 
-    def verdict(self, score: float, defaults: tuple[float, float] = (0.80, 0.50)) -> str:
+    def verdict(self, score: float, defaults: tuple[float, float] = (0.93, 0.50)) -> str:
         """The verdict for a calibrated score: ``spun``, ``unsure`` or ``clean``. ``defaults``
         are the deciding tier's own (spun, clean) thresholds, used where this config leaves
         them ``None``."""

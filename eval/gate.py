@@ -1,0 +1,130 @@
+"""The accuracy gate CI runs: figures on the real development pages must not drop below
+the floors pinned in ``eval/baseline.json``.
+
+    python -m eval.gate                      # check (exit 1 when a figure is worse than its floor)
+    python -m eval.gate --raise-floors       # after an improvement: floors move up to today's figures
+    python -m eval.gate --allow-regression   # accept a drop and lower the floor (say why in the commit)
+
+Figures (fast tier on every page; the model tier on a fixed sample so CI stays short):
+
+- ``fast_auc_long``: ROC-AUC of long spun pages against clean pages (a floor);
+- ``fast_clean_called_spun``: share of clean pages the fast tier calls spun (a ceiling);
+- ``model_sample_auc`` and ``model_sample_recall``: the shipped model tier (``tier="model"``)
+  on a fixed sample of 30 long spun and 30 clean pages (floors), and
+  ``model_sample_clean_called_spun`` (a ceiling). The shipped head was fitted on these
+  pages, so these guard the pipeline (the encoder, the weights file, the cascade) against
+  breakage; the honest out-of-fold figures are ``python -m eval.run_real``'s.
+
+Floors only rise: ``--raise-floors`` never lowers one, and lowering needs ``--allow-regression``.
+The baseline pins the corpus hash; on other pages the gate refuses to compare. Where the
+development pages are absent (a fresh clone without ``../shared``) the gate says so and passes;
+the model figures are skipped, with a message, where the model is not installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from . import probe_fit as pf
+from . import real
+
+BASELINE = Path(__file__).resolve().parent / "baseline.json"
+#: ceilings: smaller is better
+CEILINGS = {"fast_clean_called_spun", "model_sample_clean_called_spun"}
+#: slack for run-to-run float noise (the figures are deterministic on one machine)
+EPS = 1e-6
+
+
+def sample(pages: list[real.Page], n: int = 30) -> list[real.Page]:
+    def key(p: real.Page) -> str:
+        return hashlib.sha256(p.id.encode()).hexdigest()
+
+    spun = sorted((p for p in pages if p.label == 1 and not p.short), key=key)[:n]
+    clean = sorted((p for p in pages if p.label == 0 and p.role == "page"), key=key)[:n]
+    return spun + clean
+
+
+def figures(pages: list[real.Page], with_model: bool) -> dict[str, float]:
+    import unspin
+
+    y = np.array([p.label for p in pages])
+    is_page = np.array([p.role == "page" for p in pages])
+    long_ = np.array([not p.short for p in pages])
+    fast = [unspin.check(p.text, unspin.Config(tier="fast")) for p in pages]
+    s = np.array([r.score if r.score is not None else -1.0 for r in fast])
+    spun = np.array([r.verdict == "spun" for r in fast])
+    neg = (y == 0) & is_page
+    out = {"fast_auc_long": pf.auc(s[(y == 1) & long_], s[neg]), "fast_clean_called_spun": float(spun[neg].mean())}
+    if with_model:
+        sm = sample(pages)
+        reps = unspin.detect.check_many([p.text for p in sm], unspin.Config(tier="model"))
+        ys = np.array([p.label for p in sm])
+        ss = np.array([r.score if r.score is not None else -1.0 for r in reps])
+        vs = np.array([r.verdict == "spun" for r in reps])
+        out["model_sample_auc"] = pf.auc(ss[ys == 1], ss[ys == 0])
+        out["model_sample_recall"] = float(vs[ys == 1].mean())
+        out["model_sample_clean_called_spun"] = float(vs[ys == 0].mean())
+    return {k: round(v, 4) for k, v in out.items()}
+
+
+def worse(name: str, value: float, floor: float) -> bool:
+    return value > floor + EPS if name in CEILINGS else value < floor - EPS
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m eval.gate", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--raise-floors", action="store_true", help="move floors up (ceilings down) to today's figures")
+    ap.add_argument("--allow-regression", action="store_true", help="accept worse figures and write them as the new floors")
+    ap.add_argument("--baseline", type=Path, default=BASELINE)
+    args = ap.parse_args(argv)
+    if not real.available():
+        print(f"eval.gate: skipped: the development pages are not here ({real.real_dir()})")
+        return 0
+    from unspin import probe
+
+    with_model = probe.available()
+    pages = real.load(include_sources=True)
+    corpus = real.corpus_hash(pages)
+    base = json.loads(args.baseline.read_text()) if args.baseline.is_file() else {"corpus_sha256_12": corpus, "floors": {}}
+    if base.get("corpus_sha256_12") != corpus and not args.allow_regression:
+        print(f"eval.gate: the baseline was pinned on corpus {base.get('corpus_sha256_12')}, these pages are {corpus}; "
+              "rerun with --allow-regression to re-pin it (and say so in the commit)")
+        return 1
+    got = figures(pages, with_model)
+    if not with_model:
+        print(f"eval.gate: model-tier figures skipped: {probe.unavailable_reason()}")
+    floors = dict(base.get("floors", {}))
+    failed = []
+    for k, v in got.items():
+        f = floors.get(k)
+        mark = ""
+        if f is not None and worse(k, v, f):
+            failed.append(k)
+            mark = "  <-- worse than the " + ("ceiling" if k in CEILINGS else "floor")
+        print(f"{k:34s} {v:.4f}   {'ceiling' if k in CEILINGS else 'floor'} {'-' if f is None else f'{f:.4f}'}{mark}")
+    if args.allow_regression or args.raise_floors:
+        for k, v in got.items():
+            f = floors.get(k)
+            better = f is None or (v < f if k in CEILINGS else v > f)
+            if args.allow_regression or better:
+                floors[k] = v
+        base = {"corpus_sha256_12": corpus, "floors": floors,
+                "note": "floors only rise (ceilings only fall); lowering one needs --allow-regression, said in the commit"}
+        args.baseline.write_text(json.dumps(base, indent=1) + "\n")
+        print(f"eval.gate: wrote {args.baseline}")
+        return 0
+    if failed:
+        print(f"eval.gate: FAILED: {', '.join(failed)} (fix it, or --allow-regression and say why in the commit)")
+        return 1
+    print("eval.gate: ok")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
