@@ -16,7 +16,10 @@ def register(sub) -> None:
         description="Run a local web server: a page at / for pasting text, POST /v1/check and "
         "POST /v1/restore for programs (JSON in, JSON out), GET /healthz, and the OpenAPI schema at "
         "/openapi.json. There is no authentication: keep the default 127.0.0.1 unless the network is "
-        "trusted. Needs the serve extra: pip install 'unspin[serve]'.",
+        "trusted (on loopback, requests naming another Host are refused, against DNS rebinding). "
+        "Limits: a request's headers must arrive within 10 s and its body within 30 s (else 408, "
+        "connection closed); restores run one at a time with a bounded queue (503 with Retry-After "
+        "beyond it) and stop when their client leaves. Needs the serve extra: pip install 'unspin[serve]'.",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port to listen on (default 8000; 0 picks a free one)")
