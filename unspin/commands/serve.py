@@ -29,17 +29,18 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--max-restore-chars", type=int, default=None, metavar="N",
-        help="longest text a restore or a deep check may carry (they run the language model); "
+        help="longest text a restore may carry (it runs the language model over every sentence); "
         "longer ones get HTTP 413 (default 20,000)",
     )
     p.add_argument(
         "--restore-queue", type=int, default=None, metavar="N",
-        help="language-model requests (restore, deep) admitted at once, one running and the rest waiting; "
+        help="restores admitted at once, one running and the rest waiting; "
         "more get HTTP 503 with Retry-After (default 4)",
     )
     p.add_argument(
         "--max-connections", type=int, default=None, metavar="N",
-        help="open connections at most; more are answered 503 and closed (default 100)",
+        help="open connections at most (default 100); at the limit a new one replaces the connection that "
+        "has waited longest for its headers, and gets 503 only when every one holds a request",
     )
     p.add_argument(
         "--allow-host", action="append", default=[], metavar="NAME",
