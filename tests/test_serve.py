@@ -15,7 +15,6 @@ import socket
 import subprocess
 import sys
 import time
-import types
 import urllib.error
 import urllib.request
 import warnings
