@@ -227,7 +227,8 @@ def fit(C: float, folds_k: int) -> None:
                 "real_substitution_sites": total_sites, "clean_pages_changed": chosen["clean_pages"],
                 "reliability_real": rel, "note": "out of fold (GroupKFold by variant group / source), each site decided alone"}
     meta = {"script": "python -m eval.fit_accept", "data_sha256": data_hash, "real_dev_sha256": src_hash,
-            "split": f"real_dev pairs + real_dev clean + synthetic train-split spins; {folds_k} group folds",
+            "split": (" + ".join(f"{k} ({len({r['page'] for r in rows if r['kind'] == k})} pages)" for k in sorted(kinds))
+                      + f"; {folds_k} folds by variant group / source"),
             "rows": {k: {"candidates": v[0], "right": v[1]} for k, v in kinds.items()}, "C": C,
             "held_out": held_out, "fitted": time.strftime("%Y-%m-%d")}
     final = _fit(X, y, C)

@@ -43,6 +43,18 @@ def _fmt(t: dict) -> str:
             f"({100 * t['damage']:.2f}%)")
 
 
+def _reliability(changes: list[tuple[float, bool, str]]) -> list[dict]:
+    """Judged word-swap changes binned by confidence: how often each bin is right."""
+    out = []
+    swaps = [(c, ok) for c, ok, kind in changes if kind == "substitution"]
+    for lo, hi in ((0.0, 0.5), (0.5, 0.6), (0.6, 0.7), (0.7, 0.8), (0.8, 0.9), (0.9, 1.01)):
+        b = [(c, ok) for c, ok in swaps if lo <= c < hi]
+        out.append({"bin": f"{lo:.1f}-{min(hi, 1.0):.1f}", "n": len(b),
+                    "mean_confidence": round(sum(c for c, _ in b) / len(b), 3) if b else None,
+                    "right_share": round(sum(ok for _, ok in b) / len(b), 3) if b else None})
+    return out
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sel = ap.add_argument_group("selection")
@@ -89,6 +101,7 @@ def main(argv=None) -> int:
 
     rows, fams = [], defaultdict(list)
     page_rows = []
+    judged_changes: list[tuple[float, bool, str]] = []
     restored: dict[str, tuple] = {}
     for p in pairs:
         if p.spun_id not in restored:
@@ -101,6 +114,7 @@ def main(argv=None) -> int:
                 **{k: v for k, v in sc.items() if k != "verdicts"}}
         page["change_list"] = [f"{c.text!r} -> {c.original!r} [{v}] ({c.rule}; conf {c.confidence:.2f})"
                                for c, v in zip(r.changes, sc["verdicts"])]
+        judged_changes += [(c.confidence, v == "right", c.kind) for c, v in zip(r.changes, sc["verdicts"]) if v != "unjudged"]
         page_rows.append(page)
         print(f"{p.spun_id} {p.source_id} {p.family:26} {_fmt(total([sc]))}", flush=True)
         if args.verbose:
@@ -113,6 +127,11 @@ def main(argv=None) -> int:
         print(f"{f:26} pages {t['pages']:2d}  {_fmt(t)}")
     print(f"{'ALL':26} pages {results['all']['pages']:2d}  {_fmt(results['all'])}  "
           f"pages fixing nothing: {results['all']['pages_fixed_nothing']}")
+
+    results["reliability"] = _reliability(judged_changes)
+    print("reliability of the judged changes (confidence bin: changes, right):")
+    for b in results["reliability"]:
+        print(f"    {b['bin']}: {b['n']:3d} changes, mean confidence {b['mean_confidence']}, right {b['right_share']}")
 
     if args.clean:
         clean = load_clean()

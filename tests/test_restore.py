@@ -243,17 +243,6 @@ def test_cli_restore_json_diff_and_html(lm, tmp_path, capsys):
     assert "<ins" in page.read_text(encoding="utf-8")
 
 
-def test_deep_check_adds_lm_features(lm):
-    from unspin.deep import deep_check
-
-    text = SPUN[0][0] + " " + CLEAN[0]
-    rep = Report(score=0.5, verdict="unsure", reason="fast", spans=[], features={}, language="English")
-    deep = deep_check(text, Config(), rep, lm=lm)
-    assert deep.tier == "deep" and 0.0 <= deep.score <= 1.0
-    for k in ("lm_bits_per_token", "lm_restore_gain", "lm_changes_per_100w"):
-        assert k in deep.features
-
-
 def test_candidate_filters_need_no_model():
     """Inflections are not spinner swaps; a candidate never repeats its neighbour."""
     from unspin.restore import _neighbour_words, same_stem
@@ -371,3 +360,11 @@ def test_acceptance_loader_validates_and_its_margin_is_the_threshold():
         with pytest.raises(UnspinError, match="fit_accept"):
             Acceptance.from_dict(d)
 
+
+
+def test_shipped_acceptance_has_a_pedigree():
+    from unspin.restore import load_acceptance
+
+    acc = load_acceptance()
+    for key in ("script", "data_sha256", "split", "held_out"):
+        assert acc.meta.get(key), key

@@ -86,7 +86,7 @@ def _candidates(lm, win, pl: Planned, a: int, config: Config, verdict: str, acce
 
 
 def restore_with_stats(text: str, config: Config | None = None, report: Report | None = None,
-                       lm=None, all_windows: bool = False, *, acceptance: Acceptance | bool | None = False,
+                       lm=None, all_windows: bool = False, *, acceptance: Acceptance | bool | None = None,
                        proposers: tuple[Proposer, ...] | list[Proposer] = (), spans: list[Span] | None = None,
                        trace: list | None = None, decide: bool = True) -> tuple[Restoration, Stats]:
     """:func:`restore`, also returning what the LM saw (:class:`~.decode.Stats`).
@@ -252,7 +252,7 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
 
 
 def restore(text: str, config: Config | None = None, report: Report | None = None, lm=None, *,
-            acceptance: Acceptance | bool | None = False, proposers=(), spans: list[Span] | None = None) -> Restoration:
+            acceptance: Acceptance | bool | None = None, proposers=(), spans: list[Span] | None = None) -> Restoration:
     """Restore ``text``: returns a :class:`~unspin.report.Restoration` whose ``changes`` rebuild
     ``.text`` from the input. ``report`` reuses a detector report for the same text; ``lm``
     a loaded :class:`unspin.lm.LanguageModel` (default: the installed model); the other
