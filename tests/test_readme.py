@@ -34,6 +34,10 @@ def _console_examples():
 @pytest.mark.parametrize("cmd,expected", list(_console_examples()))
 def test_console_examples_match(cmd, expected):
     args = shlex.split(cmd)[1:]
+    from unspin import probe
+
+    if args[0] == "check" and "fast" not in args and not probe.available():
+        pytest.skip("the README shows the model tier's output: pip install 'unspin[lm]' && unspin models fetch")
     p = subprocess.run([sys.executable, "-m", "unspin", *args], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert p.returncode == 0, p.stderr
     got = [line.rstrip() for line in p.stdout.splitlines()]

