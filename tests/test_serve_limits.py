@@ -502,3 +502,25 @@ def test_restore_gets_valid_unicode(monkeypatch):
     r = c.post("/v1/restore", content=body, headers={"content-type": "application/json"})
     assert r.status_code == 200 and seen == ["The board met \ufffd on Monday. It voted."]
 
+
+
+def test_the_server_restores_as_unspin_restore_does(monkeypatch):
+    """The server calls the restorer module itself (to hand it the cancellable model); it must
+    pass what ``unspin.restore`` passes, so a new default there is noticed here."""
+    import importlib
+
+    import unspin
+    from unspin.config import DEFAULT
+
+    mod = importlib.import_module("unspin.restore")
+    calls = []
+
+    def spy(text, config=None, report=None, lm=None, **kw):
+        calls.append((text, config or DEFAULT, report, kw))
+        return _echo(text)
+
+    monkeypatch.setattr(mod, "restore", spy)
+    unspin.restore(SPUN)
+    assert _client(_app()).post("/v1/restore", json={"text": SPUN}).status_code == 200
+    library, server = calls
+    assert library == server
