@@ -287,9 +287,12 @@ def run_restore_dev(args) -> dict:
             for kind, i1, i2, j1, j2 in sites:
                 if kind == "insertion":
                     # Exact when the words on both sides are aligned and nothing sits between them.
-                    exact += all(ok_b[j] for j in (j1 - 1, j1)) and _adjacent(c, b, j1 - 1, j1)
+                    hit = all(ok_b[j] for j in (j1 - 1, j1)) and _adjacent(c, b, j1 - 1, j1)
                 else:
-                    exact += all(ok_b[j] for j in range(j1, j2))
+                    hit = all(ok_b[j] for j in range(j1, j2))
+                exact += hit
+                totals[f"sites_{kind}"] += 1
+                totals[f"exact_{kind}"] += hit
             if equal:
                 lo, hi = equal[0][2], equal[-1][3]
                 kept = [j for i1, i2, j1, j2 in equal for j in range(j1, j2)]
@@ -303,7 +306,11 @@ def run_restore_dev(args) -> dict:
             totals["pairs"] += 1
             totals["changes"] += len(r.changes)
             per_pair.append((sid, s["id"], len(sites), exact, broken, len(kept)))
+    by_kind = {k: {"sites": totals[f"sites_{k}"], "exact": totals[f"exact_{k}"],
+                   "exact_share": totals[f"exact_{k}"] / totals[f"sites_{k}"] if totals[f"sites_{k}"] else None}
+               for k in ("substitution", "insertion", "deletion")}
     return {"pairs": totals["pairs"], "sites": totals["sites"], "exact_share": totals["exact"] / totals["sites"],
+            "by_kind": by_kind,
             "damage": totals["broken_words"] / totals["kept_words"], "changes": totals["changes"],
             "kept_words": totals["kept_words"], "broken_words": totals["broken_words"],
             "worst": sorted(per_pair, key=lambda p: (p[3] - p[2]))[:8]}

@@ -2,7 +2,8 @@
 
 Documents joined by a verified pair (containment at or above the threshold) form a cluster
 (connected components). The **source** is the member least likely to be spun: lowest spun
-score from :func:`unspin.check` (a document the detector cannot score counts as 1.0; scores
+score from :func:`unspin.check` (the fast tier unless the caller asks for the model tier:
+:func:`unspin.cluster.core.scoring_config`; a document the detector cannot score counts as 1.0; scores
 in the same :data:`SCORE_STEP` count as equal, since a lightly spun copy and its original
 both score near 0 and the difference is noise), then the smallest share of *swapped* words
 (content words with a more frequent thesaurus synonym, and spinner filler: what a spinner

@@ -45,7 +45,7 @@ from .fingerprint import canonical_forms, stats, token_hash, warm_up
 from .group import annotations, choose_sources, components
 from .minhash import document_keys
 from .options import ClusterOptions
-from .core import pairs_from_buckets
+from .core import pairs_from_buckets, scoring_config
 from .verify import containment
 
 JOB = "cluster"
@@ -535,7 +535,7 @@ class ClusterJob:
                     continue
                 texts.append(text)
                 order.append(wanted[key])
-        _WORKER["config"] = self.config
+        _WORKER["config"] = scoring_config(self.config)
         pool = _pool(min(jo.n_workers, max(1, len(texts) // 64)))
         try:
             if pool is None:

@@ -49,7 +49,7 @@ from datatrove.io import DataFolderLike, get_datafolder  # noqa: E402
 from datatrove.pipeline.base import PipelineStep  # noqa: E402
 from datatrove.utils.typeshelper import StatHints  # noqa: E402
 
-from ..cluster.core import pairs_from_buckets, verify_pairs  # noqa: E402
+from ..cluster.core import pairs_from_buckets, scoring_config, verify_pairs  # noqa: E402
 from ..cluster.fingerprint import canonical_forms, stats, token_hash  # noqa: E402
 from ..cluster.group import annotations, choose_sources, components  # noqa: E402
 from ..cluster.minhash import document_keys  # noqa: E402
@@ -89,7 +89,7 @@ class UnspinClusterSignatures(PipelineStep):
                 swapped.append(sw)
                 s = doc.metadata.get("unspin_score")
                 if not isinstance(s, (int, float)):
-                    s = check(doc.text, self.config).score
+                    s = check(doc.text, scoring_config(self.config)).score
                 scores.append(math.nan if s is None else float(s))
                 ids.append(json.dumps(doc.id, default=str))
         with self.track_time():
