@@ -1,10 +1,10 @@
 """Clustering, tracing and restore-from-source figures (issue 10), for EVAL.md.
 
-    python -m eval.run_cluster synthetic [--families 150 --distractors 300]
+    python -m eval.run_cluster synthetic [--families 120 --distractors 200]
     python -m eval.run_cluster dev
     python -m eval.run_cluster restore-dev
 
-``synthetic``: clean dev-split windows (eval/corpora.py) are the originals; each gets three
+``synthetic``: clean dev-split windows of 40-150 words (eval/corpora.py) are the originals; each gets three
 spins by random emulator families (eval/spinner.py) and one spin of its first half (a copy
 of part of the article); further clean windows are distractors (some from the same documents
 as the originals: honest near-topic pages). ``dev``: every page of ../shared/data/real_dev
@@ -115,7 +115,9 @@ def synthetic(n_families: int, n_distractors: int, seed: int = 0):
     from eval.corpora import load_docs, windows
     from eval.spinner import spin
 
-    wins = windows(load_docs(split="dev"), 80, 300)
+    wins = windows(load_docs(split="dev"), 40, 150)
+    if n_families + n_distractors > len(wins):
+        sys.exit(f"run_cluster: only {len(wins)} dev windows: ask for fewer --families/--distractors")
     rng = random.Random(seed)
     rng.shuffle(wins)
     originals, distractors = wins[:n_families], wins[n_families: n_families + n_distractors]
@@ -331,8 +333,8 @@ def options_from(args) -> ClusterOptions:
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m eval.run_cluster", description=__doc__.split("\n\n")[0])
     p.add_argument("what", choices=["synthetic", "dev", "restore-dev"])
-    p.add_argument("--families", type=int, default=150, help="synthetic: originals (default 150)")
-    p.add_argument("--distractors", type=int, default=300, help="synthetic: unrelated clean windows (default 300)")
+    p.add_argument("--families", type=int, default=120, help="synthetic: originals (default 120)")
+    p.add_argument("--distractors", type=int, default=200, help="synthetic: unrelated clean windows (default 200)")
     p.add_argument("--seed", type=int, default=0)
     for name in ("shingle", "window", "num_perm", "bands", "min_run"):
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=int, default=None,
