@@ -3,17 +3,25 @@
     nice python bench/cluster_bench.py [--originals 6200 --spins 15] [--skip-job]
 
 Builds (once, cached under /tmp/unspin-cluster-bench/) a synthetic corpus of at least 100,000
-documents: short clean windows (25-50 words, every split of eval/corpora.py's UD sources), each
-of ``--originals`` of them with ``--spins`` spins by random emulator families (eval/spinner.py),
-and the remaining windows as unrelated distractors. Then, in one run:
+documents: short clean windows (25-50 words, every split of eval/corpora.py's UD sources, exact
+repeats once), each of ``--originals`` of them with ``--spins`` copies (four spins by random
+emulator families from eval/spinner.py, the rest recombined from those four sentence by
+sentence, as spintax does), and the remaining windows as unrelated distractors. Then, in one run:
 
 1. signatures on one core, in process: canonical tokens + window MinHash + LSH keys, with
-   rensa (all documents) and with datasketch (the first 5,000, for the library comparison);
+   rensa (all documents; and the first 5,000) and with datasketch (the first 5,000, for the
+   library comparison). Documents per CPU second (per core: robust to a loaded machine) and
+   per wall second;
 2. the whole job, ``unspin cluster CORPUS -o OUT --json`` with 1 and with 2 workers, each in its
-   own process: wall time, documents/s, documents/s per worker, peak resident memory of the
-   largest process (``ru_maxrss`` of the job's process tree);
-3. pair recall and precision of the job's clusters (pairs of documents of one original in one
-   cluster) against datatrove's MinHash with its default settings on the same corpus.
+   own process: wall time, CPU time of its process tree, documents per CPU second (per core)
+   and per wall second, peak resident memory of the largest process (``ru_maxrss``);
+3. pair recall and precision (pairs of documents of one original in one cluster) of unspin's
+   clusters on the whole corpus (the job's stages in process, without the member scores,
+   which choose sources but do not change clusters) and of datatrove's MinHash with its
+   default settings on the same corpus; and of the job's own output.
+
+``--job-docs N`` runs the whole job on the first N documents only (on a loaded machine the
+job's member scoring, the fast tier on every clustered document, takes most of its time).
 """
 
 from __future__ import annotations
@@ -44,6 +52,21 @@ def _spin_one(job):
     return spin(text, family, seed=seed).text
 
 
+#: Emulator spins per original; further copies recombine them sentence by sentence (each
+#: sentence taken from one of the spins at random, as spintax does), which costs nothing.
+REAL_SPINS = 4
+
+
+def _recombine(variants: list[str], rng: random.Random) -> str:
+    from unspin.tokenize import sentence_spans
+
+    split = [[v[a:b] for a, b in sentence_spans(v)] for v in variants]
+    n = min(len(x) for x in split)
+    if n == 0:
+        return rng.choice(variants)
+    return "".join(rng.choice(split)[i] for i in range(n)).strip()
+
+
 def build_corpus(originals: int, spins: int, seed: int = 0) -> Path:
     from eval.corpora import corpus_hash, load_docs, windows
 
@@ -63,18 +86,20 @@ def build_corpus(originals: int, spins: int, seed: int = 0) -> Path:
     if path.exists():
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
-    jobs = [(w.text, rng.choice(FAMILIES), k * 100 + j) for k, w in enumerate(wins[:originals]) for j in range(spins)]
+    real = min(spins, REAL_SPINS)
+    jobs = [(w.text, rng.choice(FAMILIES), k * 100 + j) for k, w in enumerate(wins[:originals]) for j in range(real)]
     t = time.perf_counter()
     with Pool(2) as pool:
         spun = pool.map(_spin_one, jobs, chunksize=200)
     print(f"spun {len(spun):,} copies in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     tmp = path.with_suffix(".tmp")
     with tmp.open("w", encoding="utf-8") as fh:
-        it = iter(spun)
         for k, w in enumerate(wins[:originals]):
             fh.write(json.dumps({"id": f"o{k}", "family": k, "text": w.text}) + "\n")
+            variants = spun[k * real: (k + 1) * real]
             for j in range(spins):
-                fh.write(json.dumps({"id": f"o{k}s{j}", "family": k, "text": next(it)}) + "\n")
+                text = variants[j] if j < real else _recombine(variants, rng)
+                fh.write(json.dumps({"id": f"o{k}s{j}", "family": k, "text": text}) + "\n")
         for k, w in enumerate(wins[originals:]):
             fh.write(json.dumps({"id": f"d{k}", "family": None, "text": w.text}) + "\n")
     tmp.rename(path)
@@ -92,10 +117,10 @@ def signatures(texts: list[str], backend: str) -> float:
 
     warm_up()
     options = ClusterOptions()
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     for k in range(0, len(texts), 256):
         document_keys([canonical_hashes(x) for x in texts[k: k + 256]], options, backend)
-    return time.perf_counter() - t
+    return time.perf_counter() - t, time.process_time() - c
 
 
 def run_job(corpus: Path, workers: int) -> dict:
@@ -105,15 +130,17 @@ def run_job(corpus: Path, workers: int) -> dict:
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
                "r = subprocess.run(sys.argv[1:], capture_output=True, text=True); "
                "print(r.stdout.strip()); print(r.stderr.strip()[-2000:], file=sys.stderr); "
-               "print(time.perf_counter() - t); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+               "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+               "print(u.ru_utime + u.ru_stime); print(time.perf_counter() - t); print(u.ru_maxrss)")
     cmd = [sys.executable, "-c", wrapper, sys.executable, "-m", "unspin", "cluster", str(corpus), "-o", str(out),
            "-w", str(workers), "-q", "--json"]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO))
     lines = r.stdout.strip().splitlines()
     if len(lines) < 3:
         sys.exit(f"the job failed: {r.stderr[-2000:]}")
-    summary = json.loads(lines[-3])
-    return {"summary": summary, "wall_s": float(lines[-2]), "peak_rss_mb": int(lines[-1]) / 1024, "output": out}
+    summary = json.loads(lines[-4])
+    return {"summary": summary, "cpu_s": float(lines[-3]), "wall_s": float(lines[-2]),
+            "peak_rss_mb": int(lines[-1]) / 1024, "output": out}
 
 
 def pair_scores_fast(cluster_of: list, family: list) -> dict:
@@ -136,6 +163,8 @@ def main(argv=None) -> int:
     p.add_argument("--originals", type=int, default=6200)
     p.add_argument("--spins", type=int, default=15)
     p.add_argument("--skip-job", action="store_true", help="signatures and the baseline only")
+    p.add_argument("--job-docs", type=int, default=0,
+                   help="run the whole job on the first N documents only (default: all)")
     args = p.parse_args(argv)
     corpus = build_corpus(args.originals, args.spins)
     rows = read(corpus)
@@ -147,13 +176,37 @@ def main(argv=None) -> int:
               "mean_words": round(words, 1), "cpus": os.cpu_count()}
     print(json.dumps(report), file=sys.stderr)
 
-    secs = signatures(texts, "rensa")
-    report["signatures_rensa_docs_per_s_1core"] = round(len(texts) / secs, 1)
-    secs = signatures(texts[:5000], "datasketch")
-    report["signatures_datasketch_docs_per_s_1core"] = round(5000 / secs, 1)
+    for backend, part in (("rensa", texts), ("datasketch", texts[:5000]), ("rensa", texts[:5000])):
+        wall, cpu = signatures(part, backend)
+        report[f"signatures_{backend}_{len(part)}"] = {"docs_per_cpu_s": round(len(part) / cpu, 1),
+                                                       "docs_per_wall_s": round(len(part) / wall, 1)}
     print(json.dumps(report), file=sys.stderr)
 
     from eval.run_cluster import datatrove_minhash_clusters
+    from unspin.cluster.core import candidate_pairs, verify_pairs
+    from unspin.cluster.fingerprint import canonical_hashes
+    from unspin.cluster.group import UnionFind
+    from unspin.cluster.minhash import document_keys
+    from unspin.cluster.options import ClusterOptions
+
+    # unspin's clusters on the whole corpus, in process (the job's stages 1-2 without the
+    # member scores, which only choose sources and do not change the clusters)
+    t = time.perf_counter()
+    opts = ClusterOptions()
+    toks = [canonical_hashes(x) for x in texts]
+    keys = []
+    for k in range(0, len(toks), 256):
+        keys += document_keys(toks[k: k + 256], opts)
+    pairs = candidate_pairs(keys, opts.max_bucket)
+    verified = verify_pairs(pairs, lambda i: toks[i], opts)
+    uf = UnionFind(len(texts))
+    for a, b, _ in verified:
+        uf.union(a, b)
+    report["unspin_in_process"] = {**pair_scores_fast([uf.find(i) for i in range(len(texts))], family),
+                                   "candidate_pairs": len(pairs), "verified_pairs": len(verified),
+                                   "seconds": round(time.perf_counter() - t, 1)}
+    del toks, keys, pairs, verified
+    print(json.dumps(report), file=sys.stderr)
 
     t = time.perf_counter()
     base = datatrove_minhash_clusters(texts)
@@ -161,15 +214,23 @@ def main(argv=None) -> int:
     print(json.dumps(report), file=sys.stderr)
 
     if not args.skip_job:
+        job_corpus = corpus
+        if args.job_docs and args.job_docs < len(rows):
+            job_corpus = corpus.with_name(corpus.stem + f"-first{args.job_docs}.jsonl")
+            with job_corpus.open("w", encoding="utf-8") as fh:
+                for r in rows[: args.job_docs]:
+                    fh.write(json.dumps(r) + "\n")
+        report["job_documents"] = min(len(rows), args.job_docs or len(rows))
         for workers in (1, 2):
-            res = run_job(corpus, workers)
+            res = run_job(job_corpus, workers)
             out_rows = read(res["output"])
             ids = [r["unspin"]["cluster"]["id"] for r in out_rows]
             cl = [c if c is not None else f"u{k}" for k, c in enumerate(ids)]
             fam = [r["family"] for r in out_rows]
             report[f"job_w{workers}"] = {
-                "wall_s": round(res["wall_s"], 1), "docs_per_s": round(len(rows) / res["wall_s"], 1),
-                "docs_per_s_per_worker": round(len(rows) / res["wall_s"] / workers, 1),
+                "wall_s": round(res["wall_s"], 1), "cpu_s": round(res["cpu_s"], 1),
+                "docs_per_wall_s": round(len(out_rows) / res["wall_s"], 1),
+                "docs_per_cpu_s": round(len(out_rows) / res["cpu_s"], 1),
                 "peak_rss_mb": round(res["peak_rss_mb"], 1), "stages_s": res["summary"]["seconds"],
                 "candidate_pairs": res["summary"]["candidate_pairs"], "verified_pairs": res["summary"]["verified_pairs"],
                 **pair_scores_fast(cl, fam),
