@@ -8,6 +8,8 @@ Pipeline (each stage its own module):
 
 from __future__ import annotations
 
+import dataclasses
+
 from . import budget
 from .charlevel import find_charlevel
 from .config import DEFAULT, Config
@@ -131,16 +133,35 @@ def check_many(texts: list, config: Config | None = None) -> list[Report]:
     skip = tier == "auto" and not config.cascade_read_all
     todo = [i for i, r in enumerate(fast)
             if r.verdict != "not_applicable"
-            and not (skip and (r.score >= config.fast_decides_above or r.score < config.cascade_skip_below))]
+            and not (skip and (r.score >= config.fast_decides_above or r.score < config.cascade_skip_below))
+            and _prose_enough(texts[i], config)]
+    out = list(fast)
+    if tier == "model":
+        chosen = set(todo)
+        for i, r in enumerate(fast):
+            if r.verdict != "not_applicable" and i not in chosen:
+                out[i] = dataclasses.replace(r, reason=r.reason + f"; the model tier does not judge text with fewer "
+                                             f"than {config.min_words} distinct words (the fast tier's verdict stands)")
     if not todo:
-        return fast
+        return out
     w = probe.weights()
     results = probe.read([_model_text(texts[i], config) for i in todo], w=w,
                          evidence_tokens=config.model_evidence_tokens)
-    out = list(fast)
     for i, res in zip(todo, results):
         out[i] = _model_report(fast[i], res, w, config)
     return out
+
+
+def _prose_enough(text, config: Config) -> bool:
+    """Whether the model tier can judge ``text``: at least ``config.min_words`` distinct words
+    among the first ones it reads. Its heads were fitted on prose; a run of one repeated token
+    (``'a_' * 100000``) or a string of letters and digits is outside what they have seen, and
+    they extrapolate (both were called spun at p > 0.9). The fast tier's verdict stands there."""
+    if isinstance(text, (bytes, bytearray)):
+        text = bytes(text[:20000]).decode("utf-8", "replace")
+    from .tokenize import words
+
+    return len(set(words(text[:20000]))) >= config.min_words
 
 
 def _model_text(text, config: Config) -> str:
