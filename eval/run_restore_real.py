@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     sel.add_argument("--pages", type=int, default=0, help="only the first N pairs (0: all 49)")
     sel.add_argument("--ids", default=None, help="comma-separated spun ids to run")
     sel.add_argument("--clean", type=int, default=-1, help="clean pages for the pass-through check (-1: all, 0: none)")
+    sel.add_argument("--clean-first-unclean", action="store_true",
+                     help="run the clean pages the fast tier does not call clean first (where word swaps are allowed)")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a Config field for this run (repeatable)")
     ap.add_argument("--oof", action="store_true",
@@ -137,6 +139,10 @@ def main(argv=None) -> int:
         clean = load_clean()
         if args.clean > 0:
             clean = clean[: args.clean]
+        if args.clean_first_unclean:
+            from unspin.detect import check
+
+            clean.sort(key=lambda d: check(d["text"]).verdict == "clean")
         changed_pages, changed_words, n_words, listed = 0, 0, 0, []
         for d in clean:
             r = run(d["text"], "clean-" + d["id"])
@@ -146,6 +152,7 @@ def main(argv=None) -> int:
                 changed_words += sum(max(1, len(words(c.text))) for c in r.changes)
                 listed += [f"{d['id']} ({d['genre']}): {c.text!r} -> {c.original!r} ({c.rule}; conf {c.confidence:.2f})"
                            for c in r.changes]
+            print(f"clean {d['id']}: {len(r.changes)} changes", flush=True)
         results["clean"] = {"pages": len(clean), "pages_changed": changed_pages, "words": n_words,
                             "words_changed": changed_words, "changes": listed}
         print(f"clean pass-through: {changed_pages} of {len(clean)} pages changed, "
