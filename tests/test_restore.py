@@ -173,7 +173,10 @@ def test_clean_text_passes_through_unchanged(lm, text):
 def test_filler_is_undone_and_names_numbers_kept(lm, text, wanted, kept):
     from unspin.restore import restore
 
-    r = restore(text, lm=lm)
+    # The fast tier's verdict gates the restorer here: these are single sentences, and the model
+    # tier (calibrated on whole pages) calls one of them clean (p=0.29), where the restorer only
+    # uses strong fixed-wording evidence. This test is about undoing the filler the fast tier found.
+    r = restore(text, Config(tier="fast"), lm=lm)
     _check_replay(text, r)
     for w in wanted:
         assert w in r.text, summary(r)
