@@ -163,7 +163,8 @@ _END = r"[.!?…:]|\n"
 _FAST_RE = re.compile(rf"(?P<word>{_WORD})|(?P<num>{_NUM})|(?P<end>{_END})")
 _SCAN_RE = re.compile(
     r"(?P<url>(?:https?://|www\.)[^\s<>\"'()\[\]]*[^\s<>\"'()\[\].,;:!?])"
-    r"|(?P<email>[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
+    # bounded, possessive: 'a_' * n + '@' took quadratic time with an open-ended local part
+    r"|(?P<email>[\w.+-]{1,64}+@[\w-]++(?:\.[\w-]++)+)"
     rf"|(?P<word>{_WORD})|(?P<num>{_NUM})|(?P<end>{_END})"
 )
 

@@ -102,6 +102,10 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
     """
     config = config or DEFAULT
     stats = Stats()
+    if isinstance(text, str):
+        from ..textio import clean_text
+
+        text = clean_text(text)[0]  # lone surrogates -> U+FFFD (offsets unchanged), as unspin.restore does
     if not text or not text.strip():
         return Restoration(text, text, []), stats
     if report is None:
