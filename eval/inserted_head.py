@@ -12,7 +12,6 @@ The head reads the encoder's layer-6 states (the same pass as the model tier).
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import re
 import sys
@@ -20,7 +19,6 @@ import sys
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from . import probe_fit as pf
 from .corpora import load_docs, windows
 from unspin import probe
 from unspin.wordclasses import FUNCTION_WORDS

@@ -208,7 +208,7 @@ def _model_report(fast: Report, res, w, config: Config) -> Report:
     elif verdict == "clean":
         why = f" (model tier; fast tier p={fast.score:.2f})"
     else:
-        why = f" (driven by the model tier's reading of the text" + (f"; {marks}" if marks else "") + f"; fast tier p={fast.score:.2f})"
+        why = " (driven by the model tier's reading of the text" + (f"; {marks}" if marks else "") + f"; fast tier p={fast.score:.2f})"
     reason = f"{head}: p={score:.2f}{why}; {lexical}"
     features = dict(fast.features)
     features.update({"fast_score": fast.score, "model_score": res.score, "model_logit": res.logit,

@@ -31,7 +31,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import threading
 from dataclasses import dataclass, field
 from importlib import resources
