@@ -39,7 +39,7 @@ import numpy as np
 from ..config import Config
 from ..errors import InputError, UnspinError
 from ..scan.readers import RecordError, Source, count_records, decode_raw, detect, iter_raw
-from ..scan.shards import Layout, ShardedOutput, plan_output, progress_bar, shard_name, write_done
+from ..scan.shards import Layout, ShardedOutput, plan_output, progress_bar, shard_batches, shard_name, write_done
 from ..scan.writers import ShardWriter, encode_jsonl
 from .fingerprint import canonical_forms, stats, token_hash, warm_up
 from .group import annotations, choose_sources, components
@@ -372,31 +372,12 @@ class ClusterJob:
 
         try:
             for fi, source in enumerate(self.sources):
-                current, batch = None, []
-                for raw in iter_raw(source, max_record_bytes=jo.max_record_bytes):
-                    name = shard_name(fi, raw.index // jo.shard_size, prefix="sig")
-                    if name in done:
-                        if bar is not None:
-                            bar.update(1)
-                        continue
-                    if name != current:
-                        if batch:
-                            inflight.append(("batch", current, submit(source, batch)))
-                            batch = []
-                        if current is not None:
-                            inflight.append(("close", current, None))
-                            drain(limit)
-                        current = name
-                    batch.append(raw)
-                    if len(batch) >= jo.batch_size:
-                        inflight.append(("batch", current, submit(source, batch)))
-                        batch = []
-                        drain(limit)
-                if batch:
-                    inflight.append(("batch", current, submit(source, batch)))
-                if current is not None:
-                    inflight.append(("close", current, None))
-                drain(limit)
+                records = iter_raw(source, max_record_bytes=jo.max_record_bytes)
+                for kind, name, batch in shard_batches(
+                        records, lambda raw: shard_name(fi, raw.index // jo.shard_size, prefix="sig"), done,
+                        jo.batch_size, on_skip=(lambda: bar.update(1)) if bar is not None else None):
+                    inflight.append((kind, name, submit(source, batch) if kind == "batch" else None))
+                    drain(limit)
             drain(0)
         except BrokenProcessPool:
             raise UnspinError("a worker process died (out of memory?); finished shards are kept: "

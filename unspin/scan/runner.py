@@ -27,7 +27,7 @@ from ..errors import InputError, UnspinError
 from .options import COUNTERS, ScanOptions, ScanSummary
 from .process import DocProcessor, error_of
 from .readers import Source, count_records, detect, iter_raw
-from .shards import (Layout, OutputError, ShardedOutput, plan_output, process_pool, progress_bar, shard_name,
+from .shards import (Layout, OutputError, ShardedOutput, plan_output, process_pool, progress_bar, shard_batches, shard_name,
                      sum_markers, write_done)
 from .writers import ShardWriter
 
@@ -149,29 +149,11 @@ def run_local(sources: list[Source], layout: Layout, options: ScanOptions, confi
 
     try:
         for fi, source in enumerate(sources):
-            current, batch = None, []
-            for raw in iter_raw(source, max_record_bytes=options.max_record_bytes):
-                name = shard_name(fi, raw.index // options.shard_size)
-                if name in done:
-                    continue
-                if name != current:
-                    if batch:
-                        inflight.append(("batch", current, submit(source, batch)))
-                        batch = []
-                    if current is not None:
-                        inflight.append(("close", current, None))
-                        drain(limit)
-                    current = name
-                batch.append(raw)
-                if len(batch) >= options.batch_size:
-                    inflight.append(("batch", current, submit(source, batch)))
-                    batch = []
-                    drain(limit)
-            if batch:
-                inflight.append(("batch", current, submit(source, batch)))
-            if current is not None:
-                inflight.append(("close", current, None))
-            drain(limit)
+            records = iter_raw(source, max_record_bytes=options.max_record_bytes)
+            for kind, name, batch in shard_batches(records, lambda raw: shard_name(fi, raw.index // options.shard_size),
+                                                   done, options.batch_size):
+                inflight.append((kind, name, submit(source, batch) if kind == "batch" else None))
+                drain(limit)
         drain(0)
     except BrokenProcessPool:
         raise UnspinError(

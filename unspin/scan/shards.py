@@ -450,6 +450,38 @@ class ShardedOutput:
 
 # ----------------------------------------------------------------------------- workers
 
+def shard_batches(records, shard_of, done, batch_size: int, on_skip=None):
+    """Deal one input's records into work for its output shards, in order.
+
+    Yields ``("batch", shard, [records])`` (at most ``batch_size`` records, all of one shard)
+    and ``("close", shard, None)`` once a shard has had all its records. Records whose shard
+    is in ``done`` (finished in an earlier run) are skipped, calling ``on_skip()`` for each.
+    ``shard_of(record)`` names a record's shard. The batch jobs (``scan``, ``cluster``) queue
+    the batches on their pool and write a shard's done marker at its close event."""
+    current, batch = None, []
+    for rec in records:
+        name = shard_of(rec)
+        if name in done:
+            if on_skip is not None:
+                on_skip()
+            continue
+        if name != current:
+            if batch:
+                yield "batch", current, batch
+                batch = []
+            if current is not None:
+                yield "close", current, None
+            current = name
+        batch.append(rec)
+        if len(batch) >= batch_size:
+            yield "batch", current, batch
+            batch = []
+    if batch:
+        yield "batch", current, batch
+    if current is not None:
+        yield "close", current, None
+
+
 def die_with_parent(parent_pid: int, poll_s: float = 0.5) -> None:
     """Make this (worker) process end when ``parent_pid`` does, however the parent ends (a
     ``kill -9`` included, where it cannot tell its workers): on Linux the kernel sends SIGKILL
