@@ -129,7 +129,7 @@ class Index:
 def build_index(inputs: list[str], output: str, options: ClusterOptions | None = None,
                 text_field: str = "text", id_field: str = "id", progress: bool = False) -> int:
     """Index the documents of ``inputs`` into the SQLite file ``output``; returns how many."""
-    from ..scan.readers import RecordError, decode_raw, detect, iter_raw
+    from ..scan.readers import detect
     from ..scan.shards import progress_bar
 
     if not inputs:
@@ -145,13 +145,8 @@ def build_index(inputs: list[str], output: str, options: ClusterOptions | None =
     try:
         for source in sources:
             batch: list[tuple[object, str]] = []
-            for raw in iter_raw(source):
-                try:
-                    record, text, _ = decode_raw(raw, source, text_field, id_field)
-                except RecordError:
-                    continue
-                rid = record.get(id_field)
-                batch.append((f"{source.name}:{raw.index}" if rid is None else rid, text))
+            for item in _documents(source, text_field, id_field):
+                batch.append(item)
                 if len(batch) >= 512:
                     index.add(batch)
                     n += len(batch)
@@ -172,12 +167,26 @@ def build_index(inputs: list[str], output: str, options: ClusterOptions | None =
     return n
 
 
+def _documents(source, text_field: str, id_field: str):
+    """(id, text) of each readable record of ``source``; unreadable records are skipped (an
+    index holds references, not error records). A record without an id gets ``name:index``."""
+    from ..scan.readers import RecordError, decode_raw, iter_raw
+
+    for raw in iter_raw(source):
+        try:
+            record, text, _ = decode_raw(raw, source, text_field, id_field)
+        except RecordError:
+            continue
+        rid = record.get(id_field)
+        yield (f"{source.name}:{raw.index}" if rid is None else rid, text)
+
+
 def open_reference(against: str, options: ClusterOptions | None = None, text_field: str = "text",
                    id_field: str = "id") -> Index:
     """An index file as it is, or a corpus (file or folder) indexed in memory."""
     if is_index(against):
         return Index.open(against)
-    from ..scan.readers import RecordError, decode_raw, detect, iter_raw
+    from ..scan.readers import detect
 
     index = Index.create(":memory:", options)
     if os.path.isfile(against) and against.lower().endswith(".txt"):  # one plain-text document
@@ -186,15 +195,7 @@ def open_reference(against: str, options: ClusterOptions | None = None, text_fie
         index.add([(os.path.basename(against), read_input(against)[0])])
         index.finish()
         return index
-    source = detect(against)
-    batch = []
-    for raw in iter_raw(source):
-        try:
-            record, text, _ = decode_raw(raw, source, text_field, id_field)
-        except RecordError:
-            continue
-        rid = record.get(id_field)
-        batch.append((f"{source.name}:{raw.index}" if rid is None else rid, text))
+    batch = list(_documents(detect(against), text_field, id_field))
     if batch:
         index.add(batch)
     index.finish()
