@@ -44,8 +44,10 @@ def main(argv=None) -> int:
 
     torch.set_num_threads(int(os.environ["UNSPIN_THREADS"]))
     texts = docs700(args.docs)
+    amx = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
     print(f"{len(texts)} documents, mean {sum(len(t.split()) for t in texts) / len(texts):.0f} words; "
-          f"torch threads {torch.get_num_threads()}")
+          f"torch {torch.__version__}, threads {torch.get_num_threads()}, CPU {torch.backends.cpu.get_cpu_capability()}"
+          f"{' + AMX' if amx else ' (no AMX)'}; load average {os.getloadavg()[0]:.2f}")
     print("| layers | tokens | dtype | docs per CPU-second | docs/s wall | CPU ms/doc |")
     print("|---|---|---|---|---|---|")
     for s in args.settings:
@@ -76,6 +78,7 @@ def main(argv=None) -> int:
         unspin.check_many(texts, Config(tier="model"))
         cpu = time.process_time() - c0
         print(f"fast + model tier (unspin.check_many, tier=model): {len(texts) / cpu:.1f} docs per CPU-second")
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
     return 0
 
 

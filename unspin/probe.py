@@ -38,9 +38,34 @@ from importlib import resources
 from .errors import MissingComponent, UnspinError, requires
 
 FORMAT = 1
-#: How the encoder computes: ``fp32``, ``bf16`` or ``int8`` (dynamic quantisation of the
-#: linear layers). The weights file names the one its heads were fitted on.
-DTYPES = ("fp32", "bf16", "int8")
+#: How the encoder computes: ``fp32``, ``bf16``, or dynamic int8 quantisation of the linear
+#: layers (weights int8, activations quantised per call): ``int8`` all of them with one scale
+#: per weight tensor, ``int8-pc`` one scale per output channel, ``int8-mlp`` / ``int8-mlp-pc``
+#: only the MLP projections (2/3 of the FLOPs; attention stays fp32). The weights file names
+#: the one its heads were fitted on.
+DTYPES = ("fp32", "bf16", "int8", "int8-pc", "int8-mlp", "int8-mlp-pc")
+
+
+def amx() -> bool:
+    """True when torch can use the CPU's AMX tiles (bf16 matrix units): there bf16 runs about
+    3x faster than fp32; without them (AVX-512 BF16 alone) it ran 0.6x (BENCHMARKS.md)."""
+    torch = requires("torch", "lm")
+    probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+    try:
+        return bool(probe and probe())
+    except Exception:  # a private torch API: if it changes, take the safe path
+        return False
+
+
+def compute_dtype(dtype: str) -> str:
+    """The number format the encoder runs in for heads fitted on ``dtype``. Heads fitted on
+    bf16 features run in fp32 on a CPU without AMX, where bf16 is slower than fp32: on the
+    real development pages a head fitted on either format scores the other's features as well
+    as its own (out of fold, AUC 0.928 both ways, the same recall at 1% FPR; EVAL.md, cost
+    table)."""
+    if dtype == "bf16" and not amx():
+        return "fp32"
+    return dtype
 
 
 @dataclass(frozen=True)
@@ -195,8 +220,8 @@ class Encoder:
         # rotary buffers are not in the file: rebuild them for real
         body.rotary_emb = type(body.rotary_emb)(config=cfg)
         body.eval()
-        if dtype == "int8":
-            body = _quantize_int8(body, torch)
+        if dtype.startswith("int8"):
+            body = _quantize_int8(body, torch, dtype, layers)
         self.body = body
         self.layers = layers
         self.tokenizer = _tokenizer(loc.fast)
@@ -265,15 +290,22 @@ def _tokenizer(path):
     return tokenizers.Tokenizer.from_file(str(path / "tokenizer.json"))
 
 
-def _quantize_int8(body, torch):
+def _quantize_int8(body, torch, dtype: str = "int8", layers: int = 0):
     """Dynamic int8 quantisation of the linear layers (weights int8, activations quantised
-    per batch): about 1.6x the fp32 speed on one core with AVX-512 VNNI. The heads are fitted
-    on features read this way, so they see the same numbers at run time."""
+    per call). ``dtype`` (see :data:`DTYPES`) says which layers and how the weights are
+    scaled. The heads are fitted on features read the same way, so they see the same numbers
+    at run time."""
     import warnings
 
+    q = torch.ao.quantization
+    qconfig = q.per_channel_dynamic_qconfig if dtype.endswith("-pc") else q.default_dynamic_qconfig
+    if dtype.startswith("int8-mlp"):
+        spec = {f"layers.{i}.mlp": qconfig for i in range(layers)}
+    else:
+        spec = {torch.nn.Linear: qconfig}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(body, {torch.nn.Linear}, dtype=torch.qint8)
+        return q.quantize_dynamic(body, spec, dtype=torch.qint8)
 
 
 @functools.lru_cache(maxsize=2)
@@ -356,13 +388,14 @@ def features_for(states: dict, w: Weights, n: int | None = None):
 def read(texts: list[str], fast_scores: list[float | None] | None = None, w: Weights | None = None,
          dtype: str | None = None, evidence_tokens: int = 0) -> list[TierResult]:
     """Run the model tier over ``texts`` (one batched pass). ``fast_scores`` are the fast tier's
-    scores, needed when the head stacks them. The document head reads the first
+    scores, needed when the head stacks them. ``dtype`` forces the encoder's number format
+    (default: :func:`compute_dtype` of the one the heads were fitted on). The document head reads the first
     ``w.max_tokens`` tokens; with ``evidence_tokens`` larger, the same pass reads that many so
     the token head marks words further on (the states of the first tokens do not change: the
     model is causal)."""
     w = w or weights()
     torch = requires("torch", "lm")
-    enc = encoder(w.layers, dtype or w.dtype)
+    enc = encoder(w.layers, dtype or compute_dtype(w.dtype))
     keep = tuple(sorted(set(w.doc_layers) | ({w.token_layer} if w.token else set())))
     states = enc.states(texts, max(w.max_tokens, evidence_tokens), keep)
     out = []
