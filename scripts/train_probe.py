@@ -1,6 +1,6 @@
 """Fit the model tier's heads and write unspin/data/probe.json.
 
-    python scripts/train_probe.py [--layers 6] [--tokens 128] [--C 0.02] [--windows 300]
+    python scripts/train_probe.py [--layers 6] [--tokens 128] [--dtype bf16] [--C 0.02] [--windows 300]
 
 Document head: a logistic regression on the encoder's hidden states after ``--layers``
 layers, mean-pooled over the first ``--tokens`` tokens, fitted on the real development
@@ -14,6 +14,11 @@ Token head: a per-token logistic regression on the same hidden states, fitted on
 swaps (``eval/spinner.py`` over UD English train windows, where the emulator knows which
 words changed) and judged on the dev split; its span threshold keeps clean dev windows
 nearly unmarked.
+
+Both heads are fitted on features the encoder computes in ``--dtype`` (bf16 by default: on a
+CPU with AMX it reads about 3x as many documents per second as fp32, at the same out-of-fold
+accuracy; where there is no AMX the product runs the same heads in fp32, see
+``unspin.probe.compute_dtype``).
 
 The real pages' texts never enter the package: only the fitted coefficients do.
 """
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--layers", type=int, default=6)
     ap.add_argument("--tokens", type=int, default=128)
+    ap.add_argument("--dtype", choices=probe.DTYPES, default="bf16",
+                    help="the number format the encoder computes in (default bf16)")
     ap.add_argument("--C", type=float, default=0.02)
     ap.add_argument("--windows", type=int, default=300, help="synthetic windows for the token head")
     ap.add_argument("--token-tokens", type=int, default=512, help="tokens read per window for the token head")
@@ -160,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     def log(m: str) -> None:
         print(m, file=sys.stderr, flush=True)
 
-    enc = probe.Encoder(args.layers, "fp32")
+    enc = probe.Encoder(args.layers, args.dtype)
     doc, doc_meta = fit_doc(enc, args.layers, args.tokens, args.C, log)
     tok, tok_meta = fit_token(enc, args.layers, args.token_tokens, args.windows, log)
     data = {
@@ -169,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         "layers": args.layers,
         "doc_layers": [args.layers],
         "max_tokens": args.tokens,
-        "dtype": "fp32",
+        "dtype": args.dtype,
         "stack_fast": False,
         **doc,
         "token_layer": args.layers,
@@ -178,6 +185,8 @@ def main(argv: list[str] | None = None) -> int:
             "created": _dt.date.today().isoformat(),
             "script": "scripts/train_probe.py " + " ".join(argv if argv is not None else sys.argv[1:]),
             "model": "SmolLM2-135M-Instruct (unspin models fetch), first layers only",
+            "encoder_dtype": args.dtype + (" (fp32 where the CPU has no AMX: unspin.probe.compute_dtype)"
+                                           if args.dtype == "bf16" else ""),
             "document_head": doc_meta,
             "token_head": tok_meta,
             "note": "fitted on excerpts of third-party web pages (development set); the excerpts are not shipped",
