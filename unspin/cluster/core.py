@@ -15,11 +15,11 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..config import Config
-from .fingerprint import canonical_hashes
 from .group import annotations, choose_sources, components
 from .minhash import document_keys
 from .options import ClusterOptions
-from .verify import containment
+from .skeleton import document_tokens
+from .verify import link, similarity as pair_similarity
 
 
 def candidate_pairs(keys: Sequence[np.ndarray], max_bucket: int) -> list[tuple[int, int]]:
@@ -56,11 +56,12 @@ def pairs_from_buckets(all_keys: np.ndarray, docs: np.ndarray, max_bucket: int) 
 
 def verify_pairs(pairs: Iterable[tuple[int, int]], tokens: Callable[[int], np.ndarray],
                  options: ClusterOptions) -> list[tuple[int, int, float]]:
-    """The pairs whose in-order containment reaches ``options.threshold``, with it."""
+    """The pairs that :func:`unspin.cluster.verify.link` links, with their similarity (a plain
+    canonical token array is verified by containment alone)."""
     out = []
     for a, b in pairs:
-        c = containment(tokens(a), tokens(b), options.min_run)
-        if c >= options.threshold:
+        c = link(tokens(a), tokens(b), options)
+        if c is not None:
             out.append((a, b, c))
     return out
 
@@ -94,7 +95,7 @@ def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
     n = len(texts)
     ids = list(range(n)) if ids is None else list(ids)
     dates = [None] * n if dates is None else list(dates)
-    toks = [canonical_hashes(t) for t in texts]
+    toks = [document_tokens(t) for t in texts]
     keys = document_keys(toks, options, backend)
     pairs = candidate_pairs(keys, options.max_bucket)
     verified = verify_pairs(pairs, lambda i: toks[i], options)
@@ -110,7 +111,7 @@ def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
         key = (min(i, src), max(i, src))
         if key in known:
             return known[key]
-        return containment(toks[i], toks[src], options.min_run)
+        return pair_similarity(toks[i], toks[src], options)
 
     return annotations(n, clusters, sources, similarity, ids)
 

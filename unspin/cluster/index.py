@@ -21,12 +21,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .fingerprint import canonical_hashes, fingerprint
+from .fingerprint import fingerprint
 from .minhash import document_keys
 from .options import ClusterOptions
-from .verify import align
+from .skeleton import document_tokens, unpack
+from .verify import align, link
 
-FORMAT = 1
+FORMAT = 2  # 2: tokens are packed document arrays (canonical tokens + skeleton), skeleton keys
 _MAGIC = b"SQLite format 3\x00"
 #: Candidates verified per query (most shared keys first).
 MAX_CANDIDATES = 50
@@ -72,7 +73,7 @@ class Index:
 
     def add(self, records: list[tuple[object, str]]) -> None:
         """Add ``(id, text)`` pairs."""
-        toks = [canonical_hashes(t) for _, t in records]
+        toks = [document_tokens(t) for _, t in records]
         keys = document_keys(toks, self.options)
         cur = self.conn.execute("SELECT COALESCE(MAX(doc), -1) FROM docs")
         base = cur.fetchone()[0] + 1
@@ -225,28 +226,31 @@ def _char_blocks(fq, fs, blocks) -> list[list[int]]:
 
 
 def trace(text: str, index: Index, threshold: float | None = None, limit: int = MAX_CANDIDATES) -> TraceResult:
-    """Find the source of ``text`` in ``index``."""
-    opts = index.options
-    threshold = opts.threshold if threshold is None else threshold
-    q = canonical_hashes(text)
+    """Find the source of ``text`` in ``index``: the candidate with the highest similarity
+    among those :func:`unspin.cluster.verify.link` links (canonical containment at least
+    ``threshold``, or skeleton evidence)."""
+    opts = index.options if threshold is None else index.options.replace(threshold=threshold)
+    doc = document_tokens(text)
+    q = unpack(doc)[0]
     if len(q) < opts.min_tokens:
         return TraceResult(None, [], note=f"too short to trace ({len(q)} canonical tokens, at least "
                                           f"{opts.min_tokens} needed)")
-    keys = document_keys([q], opts)[0]
+    keys = document_keys([doc], opts)[0]
     cands = []
     best = None
-    for doc, shared in index.candidates(keys, limit):
-        rid, stext, stoks = index.document(doc)
+    for d, shared in index.candidates(keys, limit):
+        rid, stext, sdoc = index.document(d)
+        stoks = unpack(sdoc)[0]
         al = align(q, stoks, opts.min_run)
-        entry = {"id": rid, "similarity": round(al.containment, 4), "shared_keys": shared}
+        sim = link(doc, sdoc, opts)
+        entry = {"id": rid, "similarity": round(al.containment if sim is None else sim, 4), "shared_keys": shared}
         cands.append(entry)
-        if al.containment >= threshold and (best is None or al.containment > best[0].containment
-                                            or (al.containment == best[0].containment and al.matched > best[0].matched)):
-            best = (al, rid, stext)
+        if sim is not None and (best is None or sim > best[0] or (sim == best[0] and al.matched > best[1].matched)):
+            best = (sim, al, rid, stext)
     cands.sort(key=lambda c: (-c["similarity"], -c["shared_keys"]))
     if best is None:
         return TraceResult(None, cands)
-    al, rid, stext = best
+    sim, al, rid, stext = best
     fq, fs = fingerprint(text), fingerprint(stext)
     alignment = {**al.to_dict(), "blocks": _char_blocks(fq, fs, al.blocks)}
-    return TraceResult({"id": rid, "similarity": round(al.containment, 4), "alignment": alignment}, cands, stext)
+    return TraceResult({"id": rid, "similarity": round(sim, 4), "alignment": alignment}, cands, stext)

@@ -46,11 +46,12 @@ from .group import annotations, choose_sources, components
 from .minhash import document_keys
 from .options import ClusterOptions
 from .core import pairs_from_buckets, scoring_config
-from .verify import containment
+from .skeleton import pack, skeleton
+from .verify import link, similarity as pair_similarity
 
 JOB = "cluster"
 WORK = "_cluster_work"
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2  # 2: packed document arrays (canonical tokens + skeleton)
 ENGINES = ("local",)
 
 
@@ -160,7 +161,8 @@ class _Signer:
             try:
                 record, text, _notes = decode_raw(raw, source, jo.text_field, jo.id_field, jo.max_record_bytes)
                 forms = canonical_forms(text)
-                tokens = np.fromiter((token_hash(f[0]) for f in forms), dtype=np.uint64, count=len(forms))
+                tokens = pack(np.fromiter((token_hash(f[0]) for f in forms), dtype=np.uint64, count=len(forms)),
+                              *skeleton(text))
                 n_fixed, swapped = stats(forms, text)
                 date = record.get(jo.date_field)
                 rows.append((raw.index, json.dumps(_id_of(record, jo.id_field, source, raw.index), default=str),
@@ -209,12 +211,12 @@ def _sign(raws, source):
     return _WORKER["signer"].batch(raws, source)
 
 
-def _verify_chunk(pairs, min_run, threshold):
+def _verify_chunk(pairs, options):
     toks = _WORKER["tokens"]
     out = []
     for a, b in pairs:
-        c = containment(toks[a], toks[b], min_run)
-        if c >= threshold:
+        c = link(toks[a], toks[b], options)
+        if c is not None:
             out.append((a, b, c))
     return out
 
@@ -448,7 +450,7 @@ class ClusterJob:
 
         def similarity(i: int, src: int) -> float:
             key = (min(i, src), max(i, src))
-            return known[key] if key in known else containment(tokens[i], tokens[src], opts.min_run)
+            return known[key] if key in known else pair_similarity(tokens[i], tokens[src], opts)
 
         marks = annotations(n, groups, sources, similarity, ids)
         roles = {"unique": 0, "source": 1, "copy": 2}
@@ -476,7 +478,7 @@ class ClusterJob:
         if workers <= 1 or len(pairs) < 2000:
             _WORKER["tokens"] = tokens
             try:
-                return _verify_chunk(pairs, opts.min_run, opts.threshold)
+                return _verify_chunk(pairs, opts)
             finally:
                 _WORKER.pop("tokens", None)
         _WORKER["tokens"] = tokens  # inherited by the forked workers
@@ -486,8 +488,7 @@ class ClusterJob:
             out = []
             try:
                 for part in pool.map(_verify_chunk, [pairs[k: k + step] for k in range(0, len(pairs), step)],
-                                     [opts.min_run] * math.ceil(len(pairs) / step),
-                                     [opts.threshold] * math.ceil(len(pairs) / step)):
+                                     [opts] * math.ceil(len(pairs) / step)):
                     out.extend(part)
             finally:
                 pool.shutdown(wait=True, cancel_futures=True)

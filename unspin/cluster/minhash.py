@@ -96,22 +96,25 @@ def _batch_shingles(token_arrays: list[np.ndarray], k: int) -> list[np.ndarray]:
 
 
 def window_signatures(token_arrays: list[np.ndarray], options: ClusterOptions,
-                      backend: str = "rensa") -> list[np.ndarray]:
+                      backend: str = "rensa", shingle: int | None = None, seed: int | None = None) -> list[np.ndarray]:
     """For each document, a ``(windows, num_perm)`` uint64 array of MinHash values (zero rows
-    for a document without tokens). One library call per batch of documents."""
-    shs = _batch_shingles(token_arrays, options.shingle)
+    for a document without tokens). One library call per batch of documents. ``shingle`` and
+    ``seed`` default to the options' canonical settings."""
+    shingle = options.shingle if shingle is None else shingle
+    seed = options.seed if seed is None else seed
+    shs = _batch_shingles(token_arrays, shingle)
     flat, offsets, counts = _flat_windows(shs, options.window)
     total = sum(counts)
     if total == 0:
         matrix = np.zeros((0, options.num_perm), dtype=np.uint64)
     elif backend == "rensa":
         rensa = requires("rensa", "cluster")
-        digests = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, options.num_perm, options.seed)
+        digests = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, options.num_perm, seed)
         matrix = np.array(digests.to_rows(), dtype=np.uint64)
     elif backend == "datasketch":
         datasketch = requires("datasketch", "cluster")
         rows = [flat[int(offsets[i]): int(offsets[i + 1])] for i in range(total)]
-        mhs = datasketch.MinHash.bulk(rows, num_perm=options.num_perm, seed=options.seed % (1 << 32),
+        mhs = datasketch.MinHash.bulk(rows, num_perm=options.num_perm, seed=seed % (1 << 32),
                                       hashfunc=int, scheme="affine64")
         matrix = np.array([m.hashvalues for m in mhs], dtype=np.uint64)
     else:
@@ -124,14 +127,15 @@ def window_signatures(token_arrays: list[np.ndarray], options: ClusterOptions,
     return out
 
 
-def _band_matrix(matrix: np.ndarray, options: ClusterOptions) -> np.ndarray:
+def _band_matrix(matrix: np.ndarray, options: ClusterOptions, skeleton: bool = False) -> np.ndarray:
     """``(windows, bands)`` uint64 LSH keys of a ``(windows, num_perm)`` signature matrix. A key
-    hashes one band's rows together with the band's number, so the same values in two
-    different bands never collide."""
-    b, r = options.bands, options.rows
+    hashes one band's rows together with the band's number (skeleton bands are numbered after
+    the canonical ones), so the same values in two different bands never collide."""
+    b, r = (options.skeleton_bands, options.skeleton_rows) if skeleton else (options.bands, options.rows)
+    first = options.bands + 1 if skeleton else 1
     rows = matrix.reshape(len(matrix), b, r)
     with np.errstate(over="ignore"):
-        key = np.broadcast_to(np.arange(1, b + 1, dtype=np.uint64) * _M1, rows.shape[:2]).copy()
+        key = np.broadcast_to(np.arange(first, first + b, dtype=np.uint64) * _M1, rows.shape[:2]).copy()
         for j in range(r):
             key = _mix(key * _M1 + rows[:, :, j])
     return key
@@ -146,25 +150,43 @@ def band_keys(signature: np.ndarray, options: ClusterOptions) -> np.ndarray:
 
 def document_keys(token_arrays: list[np.ndarray], options: ClusterOptions,
                   backend: str = "rensa") -> list[np.ndarray]:
-    """The distinct LSH keys (sorted, uint64) of each document; documents under
-    ``options.min_tokens`` tokens get none. Vectorised over the whole batch: one MinHash call,
-    one key computation, one sort."""
+    """The distinct LSH keys (sorted, uint64) of each document: canonical bands, plus skeleton
+    bands when the arrays are packed (:func:`unspin.cluster.skeleton.pack`) and
+    ``options.skeleton_shingle`` is set. Documents under ``options.min_tokens`` canonical tokens
+    get no canonical keys, under ``options.skeleton_min_tokens`` skeleton tokens no skeleton
+    keys. Vectorised over the whole batch: one MinHash call per kind, one sort."""
+    from .skeleton import unpack
+
+    n = len(token_arrays)
+    parts = [unpack(t) for t in token_arrays]
+    doc_parts, key_parts = [], []
+    canon = [i for i, p in enumerate(parts) if len(p[0]) >= max(options.min_tokens, 1)]
+    if canon:
+        sigs = window_signatures([parts[i][0] for i in canon], options, backend)
+        counts = np.array([len(s) for s in sigs], dtype=np.int64)
+        keys = _band_matrix(np.concatenate(sigs), options)
+        doc_parts.append(np.repeat(np.asarray(canon, dtype=np.int64), counts * options.bands))
+        key_parts.append(keys.ravel())
+    skel = [i for i, p in enumerate(parts) if len(p[1]) >= max(options.skeleton_min_tokens, 1)
+            ] if options.skeleton_shingle else []
+    if skel:
+        sigs = window_signatures([parts[i][1] for i in skel], options, backend,
+                                 shingle=options.skeleton_shingle, seed=options.seed + 1)
+        counts = np.array([len(s) for s in sigs], dtype=np.int64)
+        keys = _band_matrix(np.concatenate(sigs), options, skeleton=True)
+        doc_parts.append(np.repeat(np.asarray(skel, dtype=np.int64), counts * options.skeleton_bands))
+        key_parts.append(keys.ravel())
     empty = np.zeros(0, dtype=np.uint64)
-    out = [empty] * len(token_arrays)
-    keep = [i for i, t in enumerate(token_arrays) if len(t) >= max(options.min_tokens, 1)]
-    if not keep:
+    out = [empty] * n
+    if not doc_parts:
         return out
-    sigs = window_signatures([token_arrays[i] for i in keep], options, backend)
-    counts = np.array([len(s) for s in sigs], dtype=np.int64)
-    matrix = np.concatenate(sigs) if len(sigs) > 1 else sigs[0]
-    keys = _band_matrix(matrix, options)  # (windows, bands)
-    docs = np.repeat(np.arange(len(keep), dtype=np.int64), counts * options.bands)
-    pairs = np.empty(len(docs), dtype=[("d", np.int64), ("k", np.uint64)])
-    pairs["d"] = docs
-    pairs["k"] = keys.ravel()
+    pairs = np.empty(sum(len(d) for d in doc_parts), dtype=[("d", np.int64), ("k", np.uint64)])
+    pairs["d"] = np.concatenate(doc_parts)
+    pairs["k"] = np.concatenate(key_parts)
     pairs = np.unique(pairs)  # sorted by document, then key; duplicates gone
-    bounds = np.searchsorted(pairs["d"], np.arange(len(keep) + 1))
+    bounds = np.searchsorted(pairs["d"], np.arange(n + 1))
     flat = np.ascontiguousarray(pairs["k"])
-    for n, i in enumerate(keep):
-        out[i] = flat[bounds[n]: bounds[n + 1]]
+    for i in range(n):
+        if bounds[i + 1] > bounds[i]:
+            out[i] = flat[bounds[i]: bounds[i + 1]]
     return out

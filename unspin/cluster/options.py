@@ -44,10 +44,31 @@ class ClusterOptions:
     max_bucket: int = 100
     #: MinHash seed (every process must use the same one).
     seed: int = 20260
+    #: Skeleton tokens (:mod:`.skeleton`: frame words, punctuation, names, one placeholder
+    #: per run of content words) per shingle of the second set of LSH bands. The skeleton's
+    #: alphabet is small, so its shingles are longer than the canonical ones. 0: no skeleton
+    #: bands, and no skeleton verification.
+    skeleton_shingle: int = 7
+    #: LSH bands over the skeleton shingles (``num_perm / skeleton_bands`` rows each).
+    skeleton_bands: int = 32
+    #: Documents with fewer skeleton tokens than this get no skeleton keys.
+    skeleton_min_tokens: int = 16
+    #: A pair is linked on its skeleton when its best aligned region (runs of 3+ skeleton
+    #: tokens, gaps of at most 6) reaches this many tokens, or when ``skeleton_share`` of the
+    #: shorter skeleton aligns, and in both cases ``skeleton_content`` content words inside
+    #: the aligned runs share a canonical class. Chosen on the development set (EVAL.md has
+    #: the grid and a leave-one-family-out check).
+    skeleton_region: int = 24
+    skeleton_share: float = 0.65
+    skeleton_content: int = 2
 
     @property
     def rows(self) -> int:
         return self.num_perm // self.bands
+
+    @property
+    def skeleton_rows(self) -> int:
+        return self.num_perm // self.skeleton_bands
 
     def __post_init__(self):
         from ..errors import InputError
@@ -58,6 +79,12 @@ class ClusterOptions:
             raise InputError(f"num_perm ({self.num_perm}) must be a multiple of bands ({self.bands})")
         if not 0.0 < self.threshold <= 1.0:
             raise InputError("threshold must be in (0, 1]")
+        if self.skeleton_shingle < 0 or (self.skeleton_shingle and (
+                self.skeleton_bands < 1 or self.num_perm % self.skeleton_bands)):
+            raise InputError(f"num_perm ({self.num_perm}) must be a multiple of skeleton_bands "
+                             f"({self.skeleton_bands}); skeleton_shingle must be 0 or more")
+        if not 0.0 < self.skeleton_share <= 1.0 or self.skeleton_region < 1 or self.skeleton_content < 0:
+            raise InputError("skeleton_share must be in (0, 1], skeleton_region at least 1")
 
     def replace(self, **changes) -> "ClusterOptions":
         return dataclasses.replace(self, **changes)

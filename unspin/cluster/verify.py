@@ -1,4 +1,4 @@
-"""Verifying a candidate pair: in-order containment of canonical tokens.
+"""Verifying a candidate pair: in-order containment of canonical tokens, or an aligned skeleton.
 
 LSH only says two documents *may* be related. The check here aligns their canonical token
 sequences (difflib's longest-matching-blocks alignment, so the order of the words matters)
@@ -6,6 +6,11 @@ and asks what share of the **shorter** document is found in the longer one, coun
 runs of at least ``min_run`` tokens. Containment, not Jaccard similarity: sources are often
 partial (the first paragraphs of an article), and a copy that adds a spam paragraph is still
 a copy. Two honest pages on one topic share words but rarely long runs of them in order.
+
+Heavy real spins keep too few canonical runs for that (EVAL.md: containment 0.05-0.30 with
+their sources), so a pair below the threshold is linked on its **skeleton**
+(:mod:`.skeleton`) when a long dense region of it aligns, or most of the shorter skeleton
+does, and some content words inside the aligned runs agree (:func:`link`).
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 import numpy as np
+
+from .skeleton import skeleton_evidence, unpack
 
 
 @dataclass(frozen=True)
@@ -46,3 +53,34 @@ def align(a: np.ndarray, b: np.ndarray, min_run: int = 2) -> Alignment:
 def containment(a: np.ndarray, b: np.ndarray, min_run: int = 2) -> float:
     """Share of the shorter sequence found in order in the other (runs of ``min_run``+)."""
     return align(a, b, min_run).containment
+
+
+def link(a: np.ndarray, b: np.ndarray, options) -> float | None:
+    """The similarity of two (packed, :func:`unspin.cluster.skeleton.pack`) document arrays
+    when they are linked, else None. Linked: canonical containment at least
+    ``options.threshold``, or skeleton evidence (both skeletons at least
+    ``skeleton_min_tokens`` long, ``skeleton_content`` agreeing content words, and a region of
+    ``skeleton_region`` tokens or a share of ``skeleton_share``)."""
+    ca, sa, ma = unpack(a)
+    cb, sb, mb = unpack(b)
+    c = containment(ca, cb, options.min_run)
+    if c >= options.threshold:
+        return c
+    if not options.skeleton_shingle or min(len(sa), len(sb)) < options.skeleton_min_tokens:
+        return None
+    ev = skeleton_evidence(sa, ma, sb, mb)
+    if ev.content >= options.skeleton_content and (ev.region >= options.skeleton_region
+                                                    or ev.share >= options.skeleton_share):
+        return max(c, ev.share)
+    return None
+
+
+def similarity(a: np.ndarray, b: np.ndarray, options) -> float:
+    """What :func:`link` reports for a pair, linked or not: the larger of the canonical
+    containment and the skeleton's matched share."""
+    ca, sa, ma = unpack(a)
+    cb, sb, mb = unpack(b)
+    c = containment(ca, cb, options.min_run)
+    if not options.skeleton_shingle:
+        return c
+    return max(c, skeleton_evidence(sa, ma, sb, mb).share)
