@@ -60,7 +60,7 @@ class ClusterOptions:
     #: the grid and a leave-one-family-out check).
     skeleton_region: int = 24
     skeleton_share: float = 0.65
-    skeleton_content: int = 2
+    skeleton_content: int = 3
 
     @property
     def rows(self) -> int:
