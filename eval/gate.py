@@ -62,7 +62,7 @@ def figures(pages: list[real.Page], with_model: bool) -> dict[str, float]:
     out = {"fast_auc_long": pf.auc(s[(y == 1) & long_], s[neg]), "fast_clean_called_spun": float(spun[neg].mean())}
     if with_model:
         sm = sample(pages)
-        reps = unspin.detect.check_many([p.text for p in sm], unspin.Config(tier="model"))
+        reps = unspin.detect.check_many([p.text for p in sm], unspin.Config(tier="model", keyword_anchors=False))
         ys = np.array([p.label for p in sm])
         ss = np.array([r.score if r.score is not None else -1.0 for r in reps])
         vs = np.array([r.verdict == "spun" for r in reps])

@@ -99,15 +99,51 @@ def test_injected_anchor_and_foreign_fragment():
     assert any(s.kind == "signature" and s.original == "and" for s in r.spans)
 
 
-def test_link_in_its_own_clause_is_weak_evidence():
+def test_an_address_people_are_sent_to_is_not_an_injection():
     text = (
         "For the full timetable and the list of stops, visit example.org before you travel. "
         "Buses run every twenty minutes on weekdays and every hour on Sundays and holidays."
     )
     r = unspin.check(text)
-    anchors = [s for s in r.spans if s.kind == "injected_anchor"]
-    assert anchors and anchors[0].confidence < 0.6 and not anchors[0].rule.endswith(":embedded")
+    assert not [s for s in r.spans if s.kind == "injected_anchor"], r.spans
     assert r.verdict == "clean", r.reason
+
+
+@pytest.mark.parametrize("text", [
+    # a site named as a name, capitalised or as the noun of a noun phrase
+    "My aunt met her husband on Match.com, which she still recommends to friends.",
+    "A spokesman for the eharmony.com dating service declined to comment on the figures.",
+    # a missing space after a full stop is not a domain
+    "The menu was long and the waiter was patient with our choosing.In the end we shared a pizza.",
+    # contact details and a journal header
+    "Correspondence: Department of Physics, Toronto\nE-mail: jane.doe@example.ca\nReceived: 2020",
+    "Annals of Applied Widgets ISSN 1234-5678 www.example-journal.com Widget Research Society",
+    # English compounds are not URL slugs
+    "The new router guards against man-in-the-middle tricks on hotel networks.",
+    "The forty-one-year-old pilot landed the plane on the frozen lake.",
+    # one loanword or dialect word is not a foreign fragment
+    "The chef called the dish a simple soupe and served it with bread.",
+    # boilerplate in capitals
+    "THESE TERMS APPLY TO YOUR ACCESS TO AND USE OF WWW.EXAMPLE.COM AND OUR RELATED SERVICES.",
+])
+def test_honest_addresses_names_and_loanwords_are_not_injections(text):
+    r = unspin.check(text, Config(tier="fast"))
+    assert not [s for s in r.spans if s.kind in ("injected_anchor", "foreign_fragment")], r.spans
+
+
+def test_machine_made_url_at_the_end_of_a_stub_is_an_anchor():
+    text = ("Solar panels turn sunlight directly into usable power through photovoltaic cells "
+            "https://rooftop-solar123456.example-wiki.com/2447991/harnessing_the_sun")
+    r = unspin.check(text, Config(tier="fast"))
+    assert [s for s in r.spans if s.kind == "injected_anchor" and s.rule == "anchor:url:machine-made"], r.spans
+
+
+def test_foreign_keyword_with_words_the_lists_miss():
+    text = ("Most students plan each section of the report comprar ensayos baratos before they "
+            "start writing the first draft.")
+    r = unspin.check(text, Config(tier="fast"))
+    frag = [s for s in r.spans if s.kind == "foreign_fragment"]
+    assert frag and frag[0].text == "comprar ensayos baratos", r.spans
 
 
 def test_substitution_from_thesaurus_multiword_lemma():
@@ -233,17 +269,26 @@ def test_model_file_rejects_wrong_format_and_unknown_features():
 
     with pytest.raises(unspin.UnspinError, match="format"):
         parse_model({"format": 99})
-    good = {"format": 1, "features": ["sig_weight"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "lo": [0], "hi": [1]}
+    good = {"format": 2, "features": ["sig_weight"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "lo": [0], "hi": [1],
+            "thresholds": {"spun": 0.9, "clean": 0.5}}
     assert parse_model(good).score({"sig_weight": 0.0}) == 0.5
     with pytest.raises(unspin.UnspinError, match="unknown features"):
         parse_model({**good, "features": ["nope"]})
-    assert model().meta["dev"]["auc"] > 0.8
+    with pytest.raises(unspin.UnspinError, match="thresholds"):
+        parse_model({**good, "thresholds": {"spun": 0.4, "clean": 0.5}})
+    with pytest.raises(unspin.UnspinError, match="thresholds"):
+        parse_model({k: v for k, v in good.items() if k != "thresholds"})
+    # the shipped file's pedigree: the real pages it was fitted on and its out-of-fold figures
+    meta = model().meta
+    assert len(meta["pages"]["corpus_sha256_12"]) == 12 and meta["script"].startswith("scripts/train_model.py")
+    assert meta["oof"]["auc_long"] > 0.75 and meta["oof"]["clean_called_spun"] <= 0.01
 
 
 def test_features_are_clipped_to_the_training_range():
     from unspin.scoring import parse_model
 
-    m = parse_model({"format": 1, "features": ["sig_weight"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "lo": [0], "hi": [2]})
+    m = parse_model({"format": 2, "features": ["sig_weight"], "mean": [0], "scale": [1], "coef": [1], "intercept": 0, "lo": [0], "hi": [2],
+                     "thresholds": {"spun": 0.9, "clean": 0.5}})
     assert m.score({"sig_weight": 100.0}) == m.score({"sig_weight": 2.0})
 
 

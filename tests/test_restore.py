@@ -35,8 +35,11 @@ CLEAN = [
 SPUN = [
     ("The mayor praised the teachers and you can the nurses for their work during the storm.",
      ["the teachers and the nurses"], ["mayor"]),
-    ("Officials in Berlin said the 2024 plan is important so you're able to reduce traffic in the city.",
-     ["important to reduce"], ["Berlin", "2024"]),
+    # one weak filler signature alone no longer makes a sentence spun (the fast tier is
+    # calibrated on real pages); with a second one the page is, and both are undone
+    ("Officials in Berlin said the 2024 plan is important so you're able to reduce traffic, and you may cut "
+     "noise in brand new city centre.",
+     ["important to reduce", "in the city centre"], ["Berlin", "2024"]),
     ("Iran has long demanded the withdrawal of All of us forces from the region.",
      ["the US forces"], ["Iran"]),
 ]

@@ -234,8 +234,6 @@ def test_reason_agrees_with_the_verdict_and_counts_the_spans(examples, name):
         assert "2 weak substitution candidates" in r.reason
 
 
-@pytest.mark.xfail(strict=True, reason="the fast tier alone calls this honest post spun on two weak candidates "
-                                       "(p=0.94); the model tier, which decides when installed, does not")
 def test_fast_tier_needs_evidence_stronger_than_weak_candidates():
     r = unspin.check(REST_HOME, unspin.Config(tier="fast"))
     assert r.verdict != "spun" or any(s.confidence >= 0.5 for s in r.spans), r.reason

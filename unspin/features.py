@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from . import lexicons
+from . import fluency, lexicons
 from .report import Span
 from .substitutions import SubstitutionStats
 from .tokenize import Token
@@ -39,6 +39,7 @@ FEATURES: dict[str, str] = {
     "rare_rate": "share of content words with zipf < 3",
     "oov_rate": "share of lower-case words unknown to the English word list",
     "space_punct": "log(1 + spaces before , . ; :) per 100 words",
+    **fluency.FEATURES,
 }
 
 
@@ -107,4 +108,5 @@ def compute(
         "rare_rate": rare / content_n if content_n else 0.0,
         "oov_rate": oov / max(lower_n, 1),
         "space_punct": math.log1p(space_punct * per100),
+        **fluency.compute(text, toks, lexicons.zipf),
     }

@@ -1,8 +1,11 @@
 """The calibrated scorer: a logistic regression over :mod:`unspin.features`.
 
-Weights are package data (``data/model.json``), rebuilt by ``scripts/train_model.py``. The
-file carries its format version, feature list, training provenance and the held-out figures
-it was accepted with. Inference is a dot product: no numpy needed at run time.
+Weights are package data (``data/model.json``), rebuilt by ``scripts/train_model.py`` from the
+real development pages. The file carries its format version, feature list, the verdict
+thresholds, training provenance (the corpus hash) and the out-of-fold figures it was accepted
+with. The Platt calibration is folded into the weights, so the score is the calibrated
+probability for a balanced mix of spun and clean pages. Inference is a dot product: no numpy
+needed at run time.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from importlib import resources
 from .errors import UnspinError
 from .features import FEATURES
 
-FORMAT = 1
+FORMAT = 2  # 2: verdict thresholds in the file; trained on real pages
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,8 @@ class Model:
     intercept: float
     lo: tuple[float, ...]
     hi: tuple[float, ...]
+    #: (spun, clean): ``spun`` at or above the first, ``clean`` below the second
+    thresholds: tuple[float, float]
     meta: dict
 
     def contributions(self, feats: dict[str, float]) -> dict[str, float]:
@@ -58,8 +63,12 @@ def parse_model(data: dict) -> Model:
         raise UnspinError("model file is inconsistent (vector lengths differ)")
     if not (len(data["lo"]) == len(data["hi"]) == n):
         raise UnspinError("model file is inconsistent (clip ranges)")
+    th = data.get("thresholds")
+    if not isinstance(th, dict) or not all(isinstance(th.get(k), (int, float)) for k in ("spun", "clean")) \
+            or not 0.0 <= th["clean"] <= th["spun"] <= 1.0:
+        raise UnspinError(f"model file has bad thresholds {th!r} (need 0 <= clean <= spun <= 1)")
     return Model(feats, tuple(data["mean"]), tuple(data["scale"]), tuple(data["coef"]), float(data["intercept"]),
-                 tuple(data["lo"]), tuple(data["hi"]), data.get("meta", {}))
+                 tuple(data["lo"]), tuple(data["hi"]), (float(th["spun"]), float(th["clean"])), data.get("meta", {}))
 
 
 @functools.cache
