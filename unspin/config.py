@@ -54,6 +54,12 @@ class Config:
     #: score always pools the first tokens its head was fitted on (128), so this changes the
     #: spans shown, not the score; 0 reads only those (the fastest, for corpora: ``scan``).
     model_evidence_tokens: int = 0
+    #: Look for keyword anchors (a phrase such as "check my paper" dropped into a sentence,
+    #: no link) with the full language model's deletion test (:mod:`unspin.keyword_anchors`)
+    #: in texts the cascade calls ``spun`` or ``unsure``. Needs ``unspin[lm]`` and the fetched
+    #: model (skipped without them, and under ``tier="fast"``); it loads the full model and
+    #: costs a few seconds a page, so ``scan`` and the datatrove step turn it off unless asked.
+    keyword_anchors: bool = True
     #: Documents with fewer word tokens than this get ``not_applicable``: too little
     #: evidence for a calibrated document score (spans are still reported).
     min_words: int = 8
@@ -134,6 +140,8 @@ class Config:
                 raise ConfigError(f"{name} must be a number from 0 to 1, got {v!r}")
         if self.tier not in TIERS:
             raise ConfigError(f"tier must be one of {', '.join(TIERS)}, got {self.tier!r}")
+        if not isinstance(self.keyword_anchors, bool):
+            raise ConfigError(f"keyword_anchors must be true or false, got {self.keyword_anchors!r}")
         if not isinstance(self.model_evidence_tokens, int) or self.model_evidence_tokens < 0:
             raise ConfigError(f"model_evidence_tokens must be a whole number >= 0, got {self.model_evidence_tokens!r}")
         if not isinstance(self.max_chars, int) or self.max_chars < 0:

@@ -130,6 +130,9 @@ def check_many(texts: list, config: Config | None = None) -> list[Report]:
        model on those too, for its evidence). Its calibrated score and verdict
        decide (``report.tier == "model"``), and the words its token head marks are added as
        ``substitution`` spans with ``rule="model:token-head"``.
+    5. With ``config.keyword_anchors``, texts now called ``spun`` or ``unsure`` get the
+       language model's deletion test for keyword anchors (``injected_anchor`` spans with
+       ``rule="anchor:keyword:lm-deletion"``; :mod:`unspin.keyword_anchors`).
     """
     config = config or DEFAULT
     fast = [fast_check(t, config) for t in texts]
@@ -162,7 +165,31 @@ def check_many(texts: list, config: Config | None = None) -> list[Report]:
                              evidence_tokens=config.model_evidence_tokens)
         for i, res in zip(todo, results):
             out[i] = _model_report(fast[i], res, w, config)
+    if config.keyword_anchors:
+        out = [_with_keyword_anchors(texts[i], r, config) if r.verdict in ("spun", "unsure") else r
+               for i, r in enumerate(out)]
     return out
+
+
+def _with_keyword_anchors(text, report: Report, config: Config) -> Report:
+    """Add the keyword anchors the language model's deletion test finds (see
+    :mod:`unspin.keyword_anchors`) to a report, and say so in its reason."""
+    from . import keyword_anchors, lm
+
+    model_text = _model_text(text, config)
+    taken = [(s.start, s.end) for s in report.spans if s.kind != "substitution"]
+    try:
+        with budget.limit(config.time_budget):
+            found = keyword_anchors.find_keyword_anchors(model_text, lm.load(), taken)
+    except budget.OverBudget as exc:
+        return dataclasses.replace(report, reason=report.reason + f"; keyword anchors not searched: {exc}")
+    if not found:
+        return report
+    spans = [s for s in report.spans if not any(s.start < f.end and f.start < s.end for f in found)]
+    n = len(found)
+    return dataclasses.replace(
+        report, spans=sorted(spans + found, key=lambda s: (s.start, -s.end)),
+        reason=report.reason + f"; the language model's deletion test finds {n} keyword anchor{'s' if n != 1 else ''}")
 
 
 def _prose_enough(text, config: Config) -> bool:

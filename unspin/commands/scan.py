@@ -69,6 +69,9 @@ def register(subparsers) -> None:
                         "for those it cannot settle, when unspin[lm] and the model are installed), fast (lexicons "
                         "only: the fastest, no torch) or model (the model tier for every document)")
     g.add_argument("--deep", action="store_true", help="same as --tier model (kept for older scripts)")
+    g.add_argument("--keyword-anchors", action="store_true",
+                   help="in documents called spun or unsure, look for keyword anchors with the full language "
+                        "model's deletion test (Config.keyword_anchors; a few seconds a document, off by default)")
     g.add_argument("--deep-band", nargs=2, type=float, metavar=("LO", "HI"),
                    help="under --tier auto, the fast-tier scores that go on to the model tier: from LO "
                         "(Config.cascade_skip_below) up to HI (Config.fast_decides_above: at or above it the "
@@ -98,7 +101,7 @@ def run(args) -> int:
     from ..errors import InputError
     from ..scan import ScanOptions, scan
 
-    config = Config()
+    config = Config(keyword_anchors=args.keyword_anchors)
     if args.deep or args.tier:
         config = config.replace(tier="model" if args.deep else args.tier)
     if args.deep_band is not None:

@@ -63,7 +63,7 @@ class UnspinAnnotator(PipelineStep):
         bad = [d for d in drop if d not in DROPPABLE]
         if bad:
             raise InputError(f"cannot drop {', '.join(map(repr, bad))}: choose from {', '.join(DROPPABLE)}")
-        self.config = config or Config()
+        self.config = config or Config(keyword_anchors=False)  # corpus scale: no deletion test unless asked
         self.drop = frozenset(drop)
         self.deep = deep
         self.kinds = kinds

@@ -43,7 +43,8 @@ class DocProcessor:
 
     def __init__(self, options: ScanOptions, config: Config | None = None, as_dict: bool = False):
         self.options = options
-        config = config or Config()
+        # corpus scale: the keyword-anchor test (the full language model) only when asked
+        config = config or Config(keyword_anchors=False)
         if options.deep:
             config = config.replace(tier="model")
         self.config = config
