@@ -70,9 +70,10 @@ def scoring_config(config: Config | None) -> Config:
     """The configuration members are scored with to choose a source: the caller's, except
     that ``tier="auto"`` becomes the fast tier (lexicons and statistics, about 150 pages/s per
     core; the model tier reads about one page per second and a cluster job scores every
-    member). Pass ``Config(tier="model")`` to choose sources with the model tier."""
-    config = config or Config()
-    return config.replace(tier="fast") if getattr(config, "tier", "fast") == "auto" else config
+    member). Pass ``Config(tier="model")`` to choose sources with the model tier. Only the
+    score is read, so the keyword-anchor test (spans) never runs."""
+    config = (config or Config()).replace(keyword_anchors=False)
+    return config.replace(tier="fast") if config.tier == "auto" else config
 
 
 def spun_scores(texts: Sequence[str], indexes: Iterable[int], config: Config | None = None) -> dict[int, float | None]:
