@@ -11,7 +11,8 @@ pytest.importorskip("rensa", reason="clustering needs rensa: pip install 'unspin
 
 from unspin.cluster import ClusterOptions, cluster_texts  # noqa: E402
 from unspin.cluster.fingerprint import canonical_hashes  # noqa: E402
-from unspin.cluster.skeleton import document_tokens, pack, skeleton, unpack  # noqa: E402
+from unspin.cluster.skeleton import pack, reference_tokens, skeleton, unpack  # noqa: E402
+from unspin.cluster.tokens import document_tokens  # noqa: E402
 from unspin.cluster.verify import containment, link  # noqa: E402
 
 ORIGINAL = (

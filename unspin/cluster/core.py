@@ -18,7 +18,7 @@ from ..config import Config
 from .group import annotations, choose_sources, components
 from .minhash import document_keys
 from .options import ClusterOptions
-from .skeleton import document_tokens
+from .tokens import document_tokens_and_stats
 from .verify import link, similarity as pair_similarity
 
 
@@ -96,16 +96,16 @@ def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
     n = len(texts)
     ids = list(range(n)) if ids is None else list(ids)
     dates = [None] * n if dates is None else list(dates)
-    toks = [document_tokens(t) for t in texts]
+    signed = [r for k in range(0, n, 256) for r in document_tokens_and_stats(list(texts[k: k + 256]))]
+    toks = [r[0] for r in signed]
     keys = document_keys(toks, options, backend)
     pairs = candidate_pairs(keys, options.max_bucket)
     verified = verify_pairs(pairs, lambda i: toks[i], options)
     clusters = components(n, [(a, b) for a, b, _ in verified])
     members = [i for c in clusters for i in c]
     scores = spun_scores(texts, members, config)
-    stats = {i: form_stats(texts[i]) for i in members}
-    sources = choose_sources(clusters, scores.get, lambda i: stats[i][0], lambda i: dates[i],
-                             lambda i: stats[i][1])
+    sources = choose_sources(clusters, scores.get, lambda i: signed[i][1], lambda i: dates[i],
+                             lambda i: signed[i][2])
     known = {(a, b): c for a, b, c in verified}
 
     def similarity(i: int, src: int) -> float:
@@ -116,9 +116,3 @@ def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
 
     return annotations(n, clusters, sources, similarity, ids)
 
-
-def form_stats(text: str) -> tuple[int, float]:
-    """(fixed tokens, share of swappable content words) of ``text``: see :mod:`.group`."""
-    from .fingerprint import canonical_forms, stats
-
-    return stats(canonical_forms(text), text)

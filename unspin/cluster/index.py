@@ -24,7 +24,8 @@ from ..errors import InputError
 from .fingerprint import fingerprint
 from .minhash import document_keys
 from .options import ClusterOptions
-from .skeleton import document_tokens, unpack
+from .skeleton import unpack
+from .tokens import document_tokens, document_tokens_many
 from .verify import align, link
 
 FORMAT = 2  # 2: tokens are packed document arrays (canonical tokens + skeleton), skeleton keys
@@ -73,7 +74,7 @@ class Index:
 
     def add(self, records: list[tuple[object, str]]) -> None:
         """Add ``(id, text)`` pairs."""
-        toks = [document_tokens(t) for _, t in records]
+        toks = document_tokens_many([t for _, t in records])
         keys = document_keys(toks, self.options)
         cur = self.conn.execute("SELECT COALESCE(MAX(doc), -1) FROM docs")
         base = cur.fetchone()[0] + 1

@@ -41,12 +41,12 @@ from ..errors import InputError, UnspinError
 from ..scan.readers import RecordError, Source, count_records, decode_raw, detect, iter_raw
 from ..scan.shards import Layout, ShardedOutput, plan_output, progress_bar, shard_batches, shard_name, write_done
 from ..scan.writers import ShardWriter, encode_jsonl
-from .fingerprint import canonical_forms, stats, token_hash, warm_up
+from .fingerprint import warm_up
 from .group import annotations, choose_sources, components
 from .minhash import document_keys
 from .options import ClusterOptions
+from .tokens import document_tokens_and_stats
 from .core import pairs_from_buckets, scoring_config
-from .skeleton import pack, skeleton
 from .verify import link, similarity as pair_similarity
 
 JOB = "cluster"
@@ -156,22 +156,27 @@ class _Signer:
 
     def batch(self, raws, source: Source) -> list[tuple]:
         jo = self.jopts
-        rows, toks = [], []
+        rows, texts = [], []
         for raw in raws:
             try:
                 record, text, _notes = decode_raw(raw, source, jo.text_field, jo.id_field, jo.max_record_bytes)
-                forms = canonical_forms(text)
-                tokens = pack(np.fromiter((token_hash(f[0]) for f in forms), dtype=np.uint64, count=len(forms)),
-                              *skeleton(text))
-                n_fixed, swapped = stats(forms, text)
                 date = record.get(jo.date_field)
-                rows.append((raw.index, json.dumps(_id_of(record, jo.id_field, source, raw.index), default=str),
-                             "" if date is None else str(date), n_fixed, _score_hint(record), False, swapped))
+                rows.append([raw.index, json.dumps(_id_of(record, jo.id_field, source, raw.index), default=str),
+                             "" if date is None else str(date), 0, _score_hint(record), False, 0.0])
+                texts.append(text)
             except RecordError as exc:
                 record = exc.record or {}
-                tokens = np.zeros(0, dtype=np.uint64)
-                rows.append((raw.index, json.dumps(_id_of(record, jo.id_field, source, raw.index), default=str),
-                             "", 0, math.nan, True, 0.0))
+                rows.append([raw.index, json.dumps(_id_of(record, jo.id_field, source, raw.index), default=str),
+                             "", 0, math.nan, True, 0.0])
+                texts.append(None)
+        signed = iter(document_tokens_and_stats([t for t in texts if t is not None]))
+        empty = np.zeros(0, dtype=np.uint64)
+        toks = []
+        for r, text in zip(rows, texts):
+            if text is None:
+                toks.append(empty)
+                continue
+            tokens, r[3], r[6] = next(signed)
             toks.append(tokens)
         keys = document_keys(toks, self.options)
         return [(*r, t, k) for r, t, k in zip(rows, toks, keys)]

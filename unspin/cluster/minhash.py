@@ -12,6 +12,8 @@ Everything is deterministic: the same text gives the same keys in every process.
 
 from __future__ import annotations
 
+import array
+
 import numpy as np
 
 from ..errors import requires
@@ -60,18 +62,22 @@ def window_starts(m: int, window: int) -> list[int]:
 
 
 def _flat_windows(shingle_arrays: list[np.ndarray], window: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
-    parts: list[np.ndarray] = []
-    offsets = [0]
-    counts: list[int] = []
-    for sh in shingle_arrays:
-        starts = window_starts(len(sh), window)
-        counts.append(len(starts))
-        for s in starts:
-            piece = sh[s: s + window]
-            parts.append(piece)
-            offsets.append(offsets[-1] + len(piece))
-    flat = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint64)
-    return flat, np.asarray(offsets, dtype=np.uint64), counts
+    """The windows of every document, as one flat array of shingles and row offsets (one
+    gather over the concatenated shingles, no Python work per window)."""
+    lens = [len(sh) for sh in shingle_arrays]
+    starts_of = [window_starts(m, window) for m in lens]
+    counts = [len(st) for st in starts_of]
+    if not any(counts):
+        return np.zeros(0, dtype=np.uint64), np.zeros(1, dtype=np.uint64), counts
+    base = np.zeros(len(lens), dtype=np.int64)
+    np.cumsum(lens[:-1], out=base[1:])
+    win_start = np.concatenate([b + np.asarray(st, dtype=np.int64) for b, st in zip(base.tolist(), starts_of) if st])
+    win_len = np.repeat(np.minimum(np.asarray(lens, dtype=np.int64), window), counts)
+    offsets = np.zeros(len(win_len) + 1, dtype=np.int64)
+    np.cumsum(win_len, out=offsets[1:])
+    idx = np.arange(offsets[-1]) + np.repeat(win_start - offsets[:-1], win_len)
+    flat = np.concatenate(shingle_arrays)[idx]
+    return flat, offsets.astype(np.uint64), counts
 
 
 def _batch_shingles(token_arrays: list[np.ndarray], k: int) -> list[np.ndarray]:
@@ -110,7 +116,10 @@ def window_signatures(token_arrays: list[np.ndarray], options: ClusterOptions,
     elif backend == "rensa":
         rensa = requires("rensa", "cluster")
         digests = rensa.RMinHash.digest_matrix_from_flat_token_hashes(flat, offsets, options.num_perm, seed)
-        matrix = np.array(digests.to_rows(), dtype=np.uint64)
+        buf = array.array("I")  # rensa's values are u32; array.extend reads Python ints fastest
+        for row in digests.to_rows():
+            buf.extend(row)
+        matrix = np.frombuffer(buf, dtype=np.uint32).reshape(total, options.num_perm).astype(np.uint64)
     elif backend == "datasketch":
         datasketch = requires("datasketch", "cluster")
         rows = [flat[int(offsets[i]): int(offsets[i + 1])] for i in range(total)]
@@ -180,12 +189,19 @@ def document_keys(token_arrays: list[np.ndarray], options: ClusterOptions,
     out = [empty] * n
     if not doc_parts:
         return out
-    pairs = np.empty(sum(len(d) for d in doc_parts), dtype=[("d", np.int64), ("k", np.uint64)])
-    pairs["d"] = np.concatenate(doc_parts)
-    pairs["k"] = np.concatenate(key_parts)
-    pairs = np.unique(pairs)  # sorted by document, then key; duplicates gone
-    bounds = np.searchsorted(pairs["d"], np.arange(n + 1))
-    flat = np.ascontiguousarray(pairs["k"])
+    # Sorted by document, then key, duplicates gone: a sort of the keys, then a stable sort
+    # of the document numbers (a radix sort for small batches; a structured np.unique over
+    # (document, key) records took 3/4 of the signature time on 200-word pages).
+    docs = np.concatenate(doc_parts)
+    keys = np.concatenate(key_parts)
+    order = np.argsort(keys)
+    small = np.int16 if n < (1 << 15) else np.int64
+    order = order[np.argsort(docs[order].astype(small), kind="stable")]
+    docs, keys = docs[order], keys[order]
+    new = np.ones(len(keys), dtype=bool)
+    new[1:] = (keys[1:] != keys[:-1]) | (docs[1:] != docs[:-1])
+    docs, flat = docs[new], keys[new]
+    bounds = np.searchsorted(docs, np.arange(n + 1))
     for i in range(n):
         if bounds[i + 1] > bounds[i]:
             out[i] = flat[bounds[i]: bounds[i + 1]]

@@ -100,13 +100,18 @@ def skeleton(text: str) -> tuple[np.ndarray, np.ndarray]:
 
 # ----------------------------------------------------------------------------- packing
 
+_MARK_ARRAY = np.array([MARK], dtype=np.uint64)
+
+
 def pack(canonical: np.ndarray, skel: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    return np.concatenate([canonical.astype(np.uint64), np.array([MARK], dtype=np.uint64),
-                           skel.astype(np.uint64), masks.astype(np.uint64)])
+    return np.concatenate([canonical.astype(np.uint64, copy=False), _MARK_ARRAY,
+                           skel.astype(np.uint64, copy=False), masks.astype(np.uint64, copy=False)])
 
 
-def document_tokens(text: str) -> np.ndarray:
-    """The packed document array of ``text``: canonical tokens, :data:`MARK`, skeleton."""
+def reference_tokens(text: str) -> np.ndarray:
+    """The packed document array of ``text`` (canonical tokens, :data:`MARK`, skeleton) by the
+    two reference scans, one word at a time. :func:`unspin.cluster.tokens.document_tokens`
+    gives the same array in one vectorised pass (what the pipeline uses)."""
     return pack(canonical_hashes(text), *skeleton(text))
 
 
