@@ -358,3 +358,20 @@ def test_url_slug_needs_four_parts_and_a_capitalised_word_is_not_foreign():
     assert any(s.rule.startswith("anchor:slug") for s in slug.spans)
     story = unspin.check("Derya held the neosilk-and-nanotube cable while the engineers argued about the launch window.")
     assert not [s for s in story.spans if s.kind in ("injected_anchor", "foreign_fragment")], story.spans
+
+
+def test_foreign_fragment_in_mojibake_is_judged_as_written():
+    from unspin.injected import foreign_language_of, unmojibake
+
+    # UTF-8 read as Windows-1252, as spam fragments pasted from another site often arrive
+    assert unmojibake("gÃ¼venilir") == "güvenilir"
+    assert foreign_language_of("giriÅŸ") == "tr"
+    # an English word in mojibake stays English, and plain words are untouched
+    assert foreign_language_of("cafÃ©") is None and unmojibake("hello") == "hello"
+    text = ("Most travellers compare the fares online gÃ¼venilir bahis giriÅŸ before they book "
+            "a seat on the night train to the coast.")
+    frag = [s for s in unspin.check(text, Config(tier="fast")).spans if s.kind == "foreign_fragment"]
+    # the span covers the text as it stands, so it still replays
+    assert frag and frag[0].text == "gÃ¼venilir bahis giriÅŸ" and frag[0].rule == "foreign:tr", frag
+    clean = "We stopped at a small cafÃ© near the station and ordered coffee before the walk home."
+    assert not [s for s in unspin.check(clean, Config(tier="fast")).spans if s.kind == "foreign_fragment"]

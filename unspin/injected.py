@@ -42,10 +42,26 @@ def _zipf_en(word: str) -> float:
     return zipf(word)
 
 
+_MOJIBAKE = re.compile("[\u00c2-\u00c5\u00d0\u00d1][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192\u02c6\u02dc\u2013-\u203a\u20ac\u2122]")
+
+
+def unmojibake(word: str) -> str:
+    """``word`` with UTF-8 read as Windows-1252 undone ("giriÅŸ" -> "giriş"), else unchanged.
+    Spam fragments pasted from another site often arrive that way; the spans still cover the
+    text as it stands."""
+    if not _MOJIBAKE.search(word):
+        return word
+    try:
+        return word.encode("cp1252").decode("utf-8")
+    except UnicodeError:
+        return word
+
+
 @functools.lru_cache(maxsize=1 << 16)
 def foreign_language_of(word: str) -> str | None:
-    """The language ``word`` most likely belongs to if it is clearly not English, else None."""
-    w = word.lower()
+    """The language ``word`` most likely belongs to if it is clearly not English, else None
+    (a word in mojibake is judged as it was written: :func:`unmojibake`)."""
+    w = unmojibake(word).lower()
     if len(w) < 3 or not w.isalpha():
         return None
     if _NON_LATIN.search(w):

@@ -100,9 +100,10 @@ def _windows(text: str) -> list[tuple[int, int, list[tuple[int, int]]]]:
     return out
 
 
-def score_runs(text: str, lm, taken: Sequence[tuple[int, int]] = ()) -> list[tuple[float, int, int]]:
+def score_runs(text: str, lm, taken: Sequence[tuple[int, int]] = (), detail: bool = False) -> list[tuple]:
     """Every candidate run of ``text`` (up to :data:`MAX_CHARS`) with its score, as
-    ``(score, start, end)`` character offsets. ``taken`` ranges are skipped."""
+    ``(score, start, end)`` character offsets. ``taken`` ranges are skipped. With ``detail``,
+    each tuple also has the score's two terms: the deletion gain and the insertion-model term."""
     text = text[:MAX_CHARS]
     wins = _windows(text)
     if not wins:
@@ -152,7 +153,12 @@ def score_runs(text: str, lm, taken: Sequence[tuple[int, int]] = ()) -> list[tup
     cut = starts[min(int(START_SHARE * len(starts)), len(starts) - 1)]
     keep = [c for c in cands if c[0] <= cut]
     without = lm.score_many([(c[1], c[2], c[3]) for c in keep])
-    return [((wo - c[5]) + UNIGRAM_WEIGHT * (c[6] - c[4]), c[7], c[8]) for c, wo in zip(keep, without)]
+    out = []
+    for c, wo in zip(keep, without):
+        gain, insertion = wo - c[5], c[6] - c[4]
+        row = (gain + UNIGRAM_WEIGHT * insertion, c[7], c[8])
+        out.append(row + (gain, insertion) if detail else row)
+    return out
 
 
 def find_keyword_anchors(text: str, lm, taken: Sequence[tuple[int, int]] = (),
