@@ -71,7 +71,8 @@ def register(subparsers) -> None:
     g.add_argument("--deep", action="store_true", help="same as --tier model (kept for older scripts)")
     g.add_argument("--keyword-anchors", action="store_true",
                    help="in documents called spun or unsure, look for keyword anchors with the full language "
-                        "model's deletion test (Config.keyword_anchors; a few seconds a document, off by default)")
+                        "model's deletion test (Config.keyword_anchors; about 10 CPU-seconds per 700-word "
+                        "document it runs on, off by default)")
     g.add_argument("--deep-band", nargs=2, type=float, metavar=("LO", "HI"),
                    help="under --tier auto, the fast-tier scores that go on to the model tier: from LO "
                         "(Config.cascade_skip_below) up to HI (Config.fast_decides_above: at or above it the "
