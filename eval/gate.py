@@ -9,6 +9,10 @@ Figures (fast tier on every page; the model tier on a fixed sample so CI stays s
 
 - ``fast_auc_long``: ROC-AUC of long spun pages against clean pages (a floor);
 - ``fast_clean_called_spun``: share of clean pages the fast tier calls spun (a ceiling);
+- ``fast_injected_found``: share of the labelled injected anchors of the spun pages that an
+  ``injected_anchor`` / ``foreign_fragment`` span of the fast tier overlaps (a floor), and
+  ``fast_injected_clean_pages``: share of clean pages with such a span (a ceiling), as
+  ``python -m eval.run_anchors`` counts them;
 - ``model_sample_auc`` and ``model_sample_recall``: the shipped model tier (``tier="model"``)
   on a fixed sample of 30 long spun and 30 clean pages (floors), and
   ``model_sample_clean_called_spun`` (a ceiling). The shipped head was fitted on these
@@ -31,11 +35,11 @@ from pathlib import Path
 import numpy as np
 
 from . import probe_fit as pf
-from . import real
+from . import real, run_anchors
 
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
 #: ceilings: smaller is better
-CEILINGS = {"fast_clean_called_spun", "model_sample_clean_called_spun"}
+CEILINGS = {"fast_clean_called_spun", "fast_injected_clean_pages", "model_sample_clean_called_spun"}
 #: slack for run-to-run float noise (the figures are deterministic on one machine)
 EPS = 1e-6
 
@@ -60,6 +64,10 @@ def figures(pages: list[real.Page], with_model: bool) -> dict[str, float]:
     spun = np.array([r.verdict == "spun" for r in fast])
     neg = (y == 0) & is_page
     out = {"fast_auc_long": pf.auc(s[(y == 1) & long_], s[neg]), "fast_clean_called_spun": float(spun[neg].mean())}
+    inj = run_anchors.tally(pages, [[x for x in r.spans if x.kind in run_anchors.KINDS] for r in fast])
+    if inj["labelled_all"]:
+        out["fast_injected_found"] = inj["found_all"] / inj["labelled_all"]
+    out["fast_injected_clean_pages"] = inj["clean_pages_with_spans"] / max(inj["clean_pages"], 1)
     if with_model:
         sm = sample(pages)
         reps = unspin.detect.check_many([p.text for p in sm], unspin.Config(tier="model", keyword_anchors=False))

@@ -42,13 +42,22 @@ def run(tier: str) -> dict:
 
     cfg = Config(tier=tier)
     pages = real.load(include_sources=False)
+    res = tally(pages, [spans_of(p.text, cfg) for p in pages])
+    return {"tier": tier, "corpus_sha256_12": real.corpus_hash(pages), **res}
+
+
+def tally(pages: list, page_spans: list[list]) -> dict:
+    """The counts for ``pages`` and their injected-spam spans (``page_spans``, one list per
+    page): labelled anchors found by kind on spun pages, clean pages (role ``page``; the
+    originals do not count) with any span, and the misses and unlabelled spans by name."""
     found: Counter = Counter()
     total: Counter = Counter()
     missed, extra, clean_hits = [], [], []
     clean_pages = 0
-    for p in pages:
-        spans = spans_of(p.text, cfg)
+    for p, spans in zip(pages, page_spans):
         if p.label == 0:
+            if p.role != "page":
+                continue
             clean_pages += 1
             if spans:
                 clean_hits.append({"id": p.id, "spans": [(s.text, s.rule) for s in spans]})
@@ -63,8 +72,7 @@ def run(tier: str) -> dict:
         for s in spans:
             if not any(s.start < end and start < s.end for start, end, _k in labels):
                 extra.append({"id": p.id, "text": s.text, "rule": s.rule})
-    return {"tier": tier, "corpus_sha256_12": real.corpus_hash(pages),
-            "found": dict(found), "labelled": dict(total),
+    return {"found": dict(found), "labelled": dict(total),
             "found_all": sum(found.values()), "labelled_all": sum(total.values()),
             "clean_pages": clean_pages, "clean_pages_with_spans": len(clean_hits),
             "clean_hits": clean_hits, "missed": missed, "unlabelled_on_spun": extra}
