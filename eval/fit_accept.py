@@ -1,6 +1,11 @@
 """Fit the restorer's learned acceptance (``unspin/data/restore_accept.json``) and judge it out of fold.
 
-    nice python -m eval.fit_accept [--collect] [--synthetic 4] [--fit]
+    nice python -m eval.fit_accept [--collect] [--synthetic 4] [--fit] [--reports PICKLE]
+                                   [--max-seconds S] [--no-clean]
+
+``--reports`` keeps the detector's reports in a pickle (:class:`eval.real_pairs.ReportCache`)
+that ``eval.run_restore_real --reports`` reuses; ``--max-seconds`` time-boxes the collection
+(real pages first, then clean pages, then synthetic spins; the trace is flushed per page).
 
 **Collect** (needs the LM; writes ``eval/out/accept_trace.jsonl``): every word-swap candidate
 the restorer scores in a text the fast tier does not call clean (a text called clean gets no
@@ -55,15 +60,16 @@ def _permissive():
                                  "threshold": 0.5})
 
 
-def collect(n_synth: int) -> None:
+def collect(n_synth: int, reports_path: str | None = None, max_seconds: float = 0.0, clean: bool = True) -> None:
     from eval.corpora import load_docs, windows
     from eval.run_restore import score_doc
     from eval.spinner import families, spin
     from unspin.lm import load
     from unspin.config import DEFAULT
     from unspin.restore import restore_with_stats
-    from unspin.restore.pipeline import _report_for as report_for
+    from eval.real_pairs import ReportCache
 
+    cache = ReportCache(reports_path)
     lm = load()
     acc = _permissive()
     TRACE.parent.mkdir(parents=True, exist_ok=True)
@@ -72,7 +78,7 @@ def collect(n_synth: int) -> None:
 
     def run(text: str) -> list[dict]:
         # a text the fast tier calls clean gets no word swaps (policy.gate): nothing to learn
-        report = report_for(text, DEFAULT)
+        report = cache.get(text, DEFAULT)
         if report.verdict == "clean":
             return []
         trace: list[dict] = []
@@ -82,7 +88,14 @@ def collect(n_synth: int) -> None:
     by_page = defaultdict(list)
     for p in load_pairs():
         by_page[p.spun_id].append(p)
+
+    def over() -> bool:
+        return bool(max_seconds) and time.time() - t0 > max_seconds
+
     for sid, pairs in by_page.items():
+        if over():
+            print(f"time box of {max_seconds:.0f} s reached: stopping before {sid}", flush=True)
+            break
         trace = run(pairs[0].text)
         n = 0
         for rec in trace:
@@ -100,15 +113,20 @@ def collect(n_synth: int) -> None:
                        damaged=max(v[1] for v in judged), fixes=max(v[2] for v in judged))
             out.write(json.dumps(rec) + "\n")
             n += 1
+        out.flush()
         print(f"{sid}: {n} candidates ({time.time() - t0:.0f} s)", flush=True)
-    for d in load_clean():
+    for d in (load_clean() if clean else []):
+        if over():
+            print(f"time box of {max_seconds:.0f} s reached: stopping before {d['id']}", flush=True)
+            break
         trace = run(d["text"])
         for rec in trace:
             rec.update(kind="clean", page=d["id"], group="clean-" + d["id"], label=0, damaged=1, fixes=0)
             out.write(json.dumps(rec) + "\n")
+        out.flush()
         if trace:
             print(f"{d['id']}: {len(trace)} candidates ({time.time() - t0:.0f} s)", flush=True)
-    if n_synth:
+    if n_synth and not over():
         docs = windows(load_docs(split="train"), min_words=60, max_words=160)
         docs.sort(key=lambda d: d.id)
         chosen = docs[:: max(1, len(docs) // n_synth)][:n_synth]
@@ -255,13 +273,17 @@ def main(argv=None) -> int:
     ap.add_argument("--collect", action="store_true", help="run the restorer and write the trace (needs the LM)")
     ap.add_argument("--fit", action="store_true", help="fit from the trace (no LM)")
     ap.add_argument("--synthetic", type=int, default=4, help="train-split windows spun by each family (collect)")
+    ap.add_argument("--reports", default=None, metavar="PICKLE",
+                    help="cache of detector reports (eval.real_pairs.ReportCache), shared with eval.run_restore_real")
+    ap.add_argument("--max-seconds", type=float, default=0.0, help="time box for the collection (0: none)")
+    ap.add_argument("--no-clean", action="store_true", help="collect without the clean pages")
     ap.add_argument("--C", type=float, default=1.0, help="inverse regularisation strength")
     ap.add_argument("--folds", type=int, default=5)
     args = ap.parse_args(argv)
     if not args.collect and not args.fit:
         args.collect = args.fit = True
     if args.collect:
-        collect(args.synthetic)
+        collect(args.synthetic, args.reports, args.max_seconds, not args.no_clean)
     if args.fit:
         fit(args.C, args.folds)
     return 0

@@ -127,8 +127,10 @@ def _touches(c, a: int, b: int) -> bool:
     return c.start < b and c.end > a
 
 
-def score_pair(p: Pair, restored: str, changes: list) -> dict:
-    """Counts for one pair (see the module doc), and the per-change verdicts."""
+def site_results(p: Pair, restored: str) -> list[bool]:
+    """For each site of ``p`` (substitution and minor), whether ``restored`` puts it back
+    exactly: its source words, with the equal word on each side, map onto consecutive
+    restored words."""
     rt = [t[0] for t in tokens(restored)]
     b = [t[0] for t in p.source_toks]
     # source index -> restored index, from the equal blocks of restored vs source
@@ -142,6 +144,12 @@ def score_pair(p: Pair, restored: str, changes: list) -> dict:
         js = list(range(s.j1 - 1, s.j2 + 1))
         ok = all(j in m for j in js) and all(m[js[k + 1]] == m[js[k]] + 1 for k in range(len(js) - 1))
         site_ok.append(ok)
+    return site_ok
+
+
+def score_pair(p: Pair, restored: str, changes: list) -> dict:
+    """Counts for one pair (see the module doc), and the per-change verdicts."""
+    site_ok = site_results(p, restored)
     st = p.spun_toks
 
     def char_range(i1: int, i2: int) -> tuple[int, int]:
@@ -182,3 +190,39 @@ def total(rows: list[dict]) -> dict:
     t["damage"] = t["damaged"] / t["equal_words"] if t["equal_words"] else float("nan")
     t["pages_fixed_nothing"] = sum(1 for r in rows if r["exact"] == 0)
     return t
+
+
+class ReportCache:
+    """Detector reports of the restorer (:func:`unspin.restore.pipeline._report_for`), kept in a
+    pickle at ``path`` between runs (``None``: in memory only), keyed by the text's SHA-256 and
+    the whole config (its repr). The detector pass (model tier, keyword anchors) is
+    the same for collecting the acceptance's trace and for judging the restorer, so the two
+    runs share it; delete the file after changing the detector."""
+
+    def __init__(self, path: str | Path | None):
+        import pickle
+
+        self.path = Path(path) if path else None
+        self.data: dict = {}
+        if self.path and self.path.exists():
+            self.data = pickle.loads(self.path.read_bytes())
+
+    def get(self, text: str, config=None):
+        import hashlib
+        import pickle
+
+        from unspin.config import DEFAULT
+        from unspin.restore.pipeline import _report_for
+        from unspin.textio import clean_text
+
+        config = config or DEFAULT
+        text = clean_text(text)[0] if isinstance(text, str) else text
+        key = hashlib.sha256((text + "\0" + repr(config)).encode("utf-8", "surrogatepass")).hexdigest()
+        if key not in self.data:
+            self.data[key] = _report_for(text, config)
+            if self.path:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.path.with_suffix(".tmp")
+                tmp.write_bytes(pickle.dumps(self.data))
+                tmp.replace(self.path)
+        return self.data[key]

@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from eval.real_pairs import load_clean, load_pairs, score_pair, total  # noqa: E402
+from eval.real_pairs import ReportCache, load_clean, load_pairs, score_pair, total  # noqa: E402
 from unspin.report import apply_spans  # noqa: E402
 from unspin.tokenize import words  # noqa: E402
 
@@ -67,6 +67,8 @@ def main(argv=None) -> int:
                     help="override a Config field for this run (repeatable)")
     ap.add_argument("--oof", action="store_true",
                     help="judge each page with acceptance weights fitted without its fold (eval/out/accept_folds.json)")
+    ap.add_argument("--reports", default=None, metavar="PICKLE",
+                    help="cache of detector reports (eval.real_pairs.ReportCache), shared with eval.fit_accept --collect")
     ap.add_argument("--out", default="eval/out/restore_real.json")
     ap.add_argument("-v", "--verbose", action="store_true", help="print every change and its verdict")
     args = ap.parse_args(argv)
@@ -92,12 +94,15 @@ def main(argv=None) -> int:
         data = json.loads(Path("eval/out/accept_folds.json").read_text())
         folds = {key: Acceptance.from_dict(d) for key, d in data["folds"].items()}
 
+    reports = ReportCache(args.reports)
+
     def run(text: str, fold_key: str | None = None):
         acc = None
         if folds is not None and fold_key is not None:
             acc = folds.get(fold_key) or folds["_all"]
-        r, _st = restore_with_stats(text, config, lm=lm, acceptance=acc) if acc is not None \
-            else restore_with_stats(text, config, lm=lm)
+        report = reports.get(text, config)
+        r, _st = restore_with_stats(text, config, report, lm=lm, acceptance=acc) if acc is not None \
+            else restore_with_stats(text, config, report, lm=lm)
         assert apply_spans(text, r.changes) == r.text
         return r
 
@@ -140,9 +145,8 @@ def main(argv=None) -> int:
         if args.clean > 0:
             clean = clean[: args.clean]
         if args.clean_first_unclean:
-            from unspin.detect import check
-
-            clean.sort(key=lambda d: check(d["text"]).verdict == "clean")
+            # the restorer's own report (the full cascade) decides which pages allow word swaps
+            clean.sort(key=lambda d: reports.get(d["text"], config).verdict == "clean")
         changed_pages, changed_words, n_words, listed = 0, 0, 0, []
         for d in clean:
             r = run(d["text"], "clean-" + d["id"])

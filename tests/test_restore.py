@@ -374,3 +374,25 @@ def test_shipped_acceptance_has_a_pedigree():
     acc = load_acceptance()
     for key in ("script", "data_sha256", "split", "held_out"):
         assert acc.meta.get(key), key
+
+
+def test_report_cache_runs_the_detector_once_per_text_and_persists(monkeypatch, tmp_path):
+    from eval.real_pairs import ReportCache
+    from unspin.restore import pipeline
+
+    calls = []
+
+    def fake(text, config):
+        calls.append(text)
+        return f"report of {text}"
+
+    monkeypatch.setattr(pipeline, "_report_for", fake)
+    path = tmp_path / "reports.pkl"
+    c = ReportCache(path)
+    assert c.get("one text") == "report of one text"
+    assert c.get("one text") == "report of one text"
+    assert c.get("another") == "report of another"
+    assert calls == ["one text", "another"]
+    again = ReportCache(path)  # read back from the file: the detector is not run again
+    assert again.get("one text") == "report of one text" and calls == ["one text", "another"]
+    assert ReportCache(None).get("one text") == "report of one text" and len(calls) == 3
