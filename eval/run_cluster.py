@@ -327,6 +327,10 @@ def _adjacent(c: list[str], b: list[str], j_left: int, j_right: int) -> bool:
 def options_from(args) -> ClusterOptions:
     changes = {k: getattr(args, k) for k in ("shingle", "window", "num_perm", "bands", "threshold", "min_run")
                if getattr(args, k, None) is not None}
+    for item in getattr(args, "set", None) or ():
+        key, _, value = item.partition("=")
+        kind = type(getattr(ClusterOptions(), key))
+        changes[key] = kind(float(value)) if kind is int else kind(value)
     return ClusterOptions(**changes)
 
 
@@ -340,6 +344,8 @@ def main(argv=None) -> int:
         p.add_argument("--" + name.replace("_", "-"), dest=name, type=int, default=None,
                        help=f"ClusterOptions.{name} (default: the library's)")
     p.add_argument("--threshold", type=float, default=None, help="ClusterOptions.threshold")
+    p.add_argument("--set", action="append", metavar="NAME=VALUE",
+                   help="any other ClusterOptions field, e.g. --set min_matched=0 (repeatable)")
     args = p.parse_args(argv)
     fn = {"synthetic": run_synthetic, "dev": run_dev, "restore-dev": run_restore_dev}[args.what]
     out = fn(args)

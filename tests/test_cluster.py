@@ -335,3 +335,52 @@ def test_cluster_fingerprint_is_linear_on_crafted_input():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.splitlines()[1] == "['john.doe@example.com']"
+
+
+def test_a_short_shared_run_is_not_enough_to_link():
+    """Containment is a share of the shorter text: on a short text a few tokens shared in
+    runs (a topic's stock phrases) give a high share, so a link also needs
+    ``min_matched`` tokens matched."""
+    import numpy as np
+
+    from unspin.cluster.verify import link
+
+    short = np.arange(1, 11, dtype=np.uint64)  # 10 canonical tokens, all found in the other
+    longer = np.concatenate([short, np.arange(100, 140, dtype=np.uint64)])
+    opts = ClusterOptions()
+    assert link(short, longer, opts) is None
+    assert link(short, longer, opts.replace(min_matched=10)) == 1.0
+    enough = np.arange(1, 15, dtype=np.uint64)  # 14 tokens matched: linked
+    assert link(enough, np.concatenate([enough, longer]), opts) == 1.0
+
+
+def test_the_model_tier_is_asked_about_the_source_contenders_only(monkeypatch):
+    """Under tier auto with the model installed, each cluster's few most source-like members
+    (by the fast tier) are scored again by the model tier, and the source is the contender
+    whose larger score of the two is lowest; other members are never read twice."""
+    import unspin.probe
+    from unspin.cluster.core import first_config, second_config
+    from unspin.cluster.group import choose_sources
+    from unspin.config import Config
+
+    fast = {0: 0.05, 1: 0.1, 2: 0.3, 3: 0.5, 4: 0.7, 5: 0.9}
+    model = {0: 0.95, 1: 0.1, 2: 0.2, 3: 0.3, 4: 0.0, 5: 0.0}
+    asked = []
+
+    def rescore(idx):
+        asked.extend(idx)
+        return {i: model[i] for i in idx}
+
+    cluster = [[0, 1, 2, 3, 4, 5]]
+    args = (fast.get, lambda i: 0, lambda i: None)
+    assert choose_sources(cluster, *args) == [0]  # the fast tier alone
+    assert choose_sources(cluster, *args, rescore=rescore, contenders=4) == [1]
+    assert sorted(asked) == [0, 1, 2, 3]
+
+    monkeypatch.setattr(unspin.probe, "available", lambda: True)
+    assert first_config(None).tier == "fast" and second_config(None).tier == "model"
+    assert second_config(Config(tier="fast")) is None and second_config(Config(tier="model")) is None
+    assert first_config(Config(tier="model")).tier == "model"
+    assert first_config(None).keyword_anchors is False and second_config(None).keyword_anchors is False
+    monkeypatch.setattr(unspin.probe, "available", lambda: False)
+    assert second_config(None) is None

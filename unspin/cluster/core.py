@@ -67,22 +67,54 @@ def verify_pairs(pairs: Iterable[tuple[int, int]], tokens: Callable[[int], np.nd
 
 
 def scoring_config(config: Config | None) -> Config:
-    """The configuration members are scored with to choose a source: the caller's, except
-    that ``tier="auto"`` becomes the fast tier (lexicons and statistics, about 150 pages/s per
-    core; the model tier reads about one page per second and a cluster job scores every
-    member). Pass ``Config(tier="model")`` to choose sources with the model tier. Only the
-    score is read, so the keyword-anchor test (spans) never runs."""
-    config = (config or Config()).replace(keyword_anchors=False)
+    """The configuration cluster members are scored with: the caller's, without the
+    keyword-anchor test (only the score is read, never the spans)."""
+    return (config or Config()).replace(keyword_anchors=False)
+
+
+def first_config(config: Config | None) -> Config:
+    """The tier that scores every cluster member: the caller's, with ``tier="auto"`` read as
+    the fast tier (the model tier's opinion is asked of the contenders only:
+    :func:`second_config`)."""
+    config = scoring_config(config)
     return config.replace(tier="fast") if config.tier == "auto" else config
 
 
-def spun_scores(texts: Sequence[str], indexes: Iterable[int], config: Config | None = None) -> dict[int, float | None]:
-    """The spun score of the given documents (``None``: not applicable), with
-    :func:`scoring_config`."""
-    from .. import check
+def second_config(config: Config | None, model: bool | None = None) -> Config | None:
+    """The configuration of the second opinion on each cluster's source contenders
+    (:func:`unspin.cluster.group.choose_sources`): the model tier under ``tier="auto"``
+    where it is installed (``model=None`` asks :func:`unspin.probe.available`), else None.
 
+    Why: the source is then the contender that *neither* tier thinks spun. On the real
+    development pages (``python -m eval.run_cluster dev``, EVAL.md) that traced 27 of 48 spun
+    pages to their source, the fast tier alone 25 (the model tier alone 28); on emulator
+    spins of 40-150-word windows (``synthetic``) 83% of copies, the fast tier alone 81%, the
+    model tier alone 66% (it scores many short honest windows as high as their light
+    spins). The model tier reads about 12-28 pages per CPU second against the fast tier's
+    ~150, hence contenders only; ``Config(tier="fast")`` (``unspin cluster --source-tier
+    fast``) skips it."""
     config = scoring_config(config)
-    return {i: check(texts[i], config).score for i in indexes}
+    if config.tier != "auto":
+        return None
+    if model is None:
+        from ..probe import available
+
+        model = available()
+    return config.replace(tier="model") if model else None
+
+
+def source_scores(texts: Sequence[str], config: Config | None) -> list[float | None]:
+    """Spun scores (``None``: not applicable) of ``texts`` under ``config`` as it is (pass
+    :func:`first_config` or :func:`second_config`)."""
+    from .. import detect
+
+    return [detect.check(t, config).score for t in texts]
+
+
+def spun_scores(texts: Sequence[str], indexes: Iterable[int], config: Config | None = None) -> dict[int, float | None]:
+    """First-stage scores (:func:`first_config`) of the given documents, by index."""
+    indexes = list(indexes)
+    return dict(zip(indexes, source_scores([texts[i] for i in indexes], first_config(config))))
 
 
 def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
@@ -104,8 +136,11 @@ def cluster_texts(texts: Sequence[str], ids: Sequence[object] | None = None,
     clusters = components(n, [(a, b) for a, b, _ in verified])
     members = [i for c in clusters for i in c]
     scores = spun_scores(texts, members, config)
+    second = second_config(config)
+    rescore = None if second is None else (
+        lambda idx: dict(zip(idx, source_scores([texts[i] for i in idx], second))))
     sources = choose_sources(clusters, scores.get, lambda i: signed[i][1], lambda i: dates[i],
-                             lambda i: signed[i][2])
+                             lambda i: signed[i][2], rescore, options.source_contenders)
     known = {(a, b): c for a, b, c in verified}
 
     def similarity(i: int, src: int) -> float:

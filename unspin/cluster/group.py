@@ -2,8 +2,8 @@
 
 Documents joined by a verified pair (containment at or above the threshold) form a cluster
 (connected components). The **source** is the member least likely to be spun: lowest spun
-score from :func:`unspin.check` (the fast tier unless the caller asks for the model tier:
-:func:`unspin.cluster.core.scoring_config`; a document the detector cannot score counts as 1.0; scores
+score (:func:`unspin.cluster.core.source_scores`: under ``tier="auto"`` the larger of the fast
+and model tiers' scores where the model is installed; a document the detector cannot score counts as 1.0; scores
 in the same :data:`SCORE_STEP` count as equal, since a lightly spun copy and its original
 both score near 0 and the difference is noise), then the smallest share of *swapped* words
 (content words with a more frequent thesaurus synonym, and spinner filler: what a spinner
@@ -68,10 +68,29 @@ def source_key(score: float | None, n_fixed: int, swapped: float, date: str | No
 
 def choose_sources(clusters: list[list[int]], score_of: Callable[[int], float | None],
                    fixed_of: Callable[[int], int], date_of: Callable[[int], str | None],
-                   swapped_of: Callable[[int], float] = lambda i: 0.0) -> list[int]:
-    """The source member of each cluster."""
-    return [min(c, key=lambda i: source_key(score_of(i), fixed_of(i), swapped_of(i), date_of(i), i))
-            for c in clusters]
+                   swapped_of: Callable[[int], float] = lambda i: 0.0,
+                   rescore: Callable[[list[int]], dict[int, float | None]] | None = None,
+                   contenders: int = 4) -> list[int]:
+    """The source member of each cluster.
+
+    ``rescore``: a second, costlier opinion (the model tier) asked only of the
+    ``contenders`` most source-like members of each cluster by the first score; the source
+    is then the contender whose *larger* score of the two is lowest (the member neither
+    detector thinks spun). The cost is bounded by ``contenders`` per cluster, whatever the
+    cluster's size."""
+    def key(i: int, s: float | None) -> tuple:
+        return source_key(s, fixed_of(i), swapped_of(i), date_of(i), i)
+
+    if rescore is None:
+        return [min(c, key=lambda i: key(i, score_of(i))) for c in clusters]
+    short = [sorted(c, key=lambda i: key(i, score_of(i)))[:max(1, contenders)] for c in clusters]
+    second = rescore([i for c in short for i in c])
+
+    def both(i: int) -> float | None:
+        a, b = score_of(i), second.get(i)
+        return None if a is None or b is None else max(a, b)
+
+    return [min(c, key=lambda i: key(i, both(i))) for c in short]
 
 
 def annotations(n: int, clusters: list[list[int]], sources: list[int],

@@ -46,7 +46,7 @@ from .group import annotations, choose_sources, components
 from .minhash import document_keys
 from .options import ClusterOptions
 from .tokens import document_tokens_and_stats
-from .core import pairs_from_buckets, scoring_config
+from .core import first_config, pairs_from_buckets, second_config, source_scores
 from .verify import link, similarity as pair_similarity
 
 JOB = "cluster"
@@ -227,10 +227,7 @@ def _verify_chunk(pairs, options):
 
 
 def _score_batch(texts):
-    from .. import check
-
-    config = _WORKER.get("config")
-    return [check(t, config).score for t in texts]
+    return source_scores(texts, _WORKER.get("config"))
 
 
 class _Done:
@@ -449,8 +446,13 @@ class ClusterJob:
             score[i] = math.nan if s is None else s
         self.summary.seconds["scores"] = time.perf_counter() - t
 
+        second = second_config(self.config)
+        rescore = None if second is None else (lambda idx: self._score(idx, where, second))
+        t = time.perf_counter()
         sources = choose_sources(groups, lambda i: None if math.isnan(score[i]) else score[i],
-                                 lambda i: fixed[i], lambda i: dates[i], lambda i: swapped[i])
+                                 lambda i: fixed[i], lambda i: dates[i], lambda i: swapped[i],
+                                 rescore, opts.source_contenders)
+        self.summary.seconds["scores"] += time.perf_counter() - t
         known = {(a, b): c for a, b, c in verified}
 
         def similarity(i: int, src: int) -> float:
@@ -501,8 +503,9 @@ class ClusterJob:
         finally:
             _WORKER.pop("tokens", None)
 
-    def _score(self, need: list[int], where) -> dict[int, float | None]:
-        """Spun scores of the cluster members that carry none, reading their texts again."""
+    def _score(self, need: list[int], where, config: Config | None = None) -> dict[int, float | None]:
+        """Spun scores of the documents ``need`` (cluster members that carry none; or the
+        source contenders, for the second opinion ``config``), reading their texts again."""
         if not need:
             return {}
         jo = self.jopts
@@ -522,7 +525,7 @@ class ClusterJob:
                     continue
                 texts.append(text)
                 order.append(wanted[key])
-        _WORKER["config"] = scoring_config(self.config)
+        _WORKER["config"] = config or first_config(self.config)
         pool = _pool(min(jo.n_workers, max(1, len(texts) // 64)))
         try:
             if pool is None:

@@ -36,6 +36,13 @@ class ClusterOptions:
     #: linked. Lower finds more heavily spun copies and links more near-topic pages (EVAL.md
     #: has the development-set table for 0.3, 0.35 and 0.4).
     threshold: float = 0.35
+    #: ... and at least this many canonical tokens matched. A share alone is weak evidence on
+    #: a short text: a 21-token source shares 8 tokens in runs of two ("grow uncontrollably",
+    #: "spread ... body") with any page on its topic. On the development set every pair linked
+    #: by containment alone with fewer than 12 matched tokens was a near-topic or reprinted
+    #: page (3 pairs; no related pair lost), and 12 of 13 leave-one-family-out folds chose 12
+    #: from 0/8/10/12/15 (EVAL.md).
+    min_matched: int = 12
     #: Shortest run of matching canonical tokens that counts towards containment; runs of one
     #: token are mostly chance (two pages on one topic share single words).
     min_run: int = 2
@@ -61,6 +68,22 @@ class ClusterOptions:
     skeleton_region: int = 24
     skeleton_share: float = 0.65
     skeleton_content: int = 3
+    #: Joint evidence: a pair below both rules is linked when the canonical containment is at
+    #: least ``joint_threshold`` with ``joint_matched`` tokens matched *and* the skeleton has a
+    #: region of ``joint_region`` tokens with ``joint_content`` agreeing content words: neither
+    #: fingerprint alone is enough, both at once are rare by chance (a heavily spun copy of a
+    #: partial source). Set by hand on the development set: it links 4 more related pairs
+    #: there (three tortured spins of one source, a paraphrase) and 2 pairs of other
+    #: versions of one text, and traces 3 more spun pages (EVAL.md). ``joint_region=0``
+    #: turns the rule off.
+    joint_threshold: float = 0.25
+    joint_matched: int = 15
+    joint_region: int = 15
+    joint_content: int = 6
+    #: Members of each cluster (the most source-like by the fast tier) that the model tier
+    #: also scores to choose the source, where it is installed (``tier="auto"``): the cost of
+    #: the second opinion is at most this many model-tier reads per cluster.
+    source_contenders: int = 4
 
     @property
     def rows(self) -> int:
@@ -85,6 +108,12 @@ class ClusterOptions:
                              f"({self.skeleton_bands}); skeleton_shingle must be 0 or more")
         if not 0.0 < self.skeleton_share <= 1.0 or self.skeleton_region < 1 or self.skeleton_content < 0:
             raise InputError("skeleton_share must be in (0, 1], skeleton_region at least 1")
+        if self.source_contenders < 1:
+            raise InputError("source_contenders must be at least 1")
+        if self.min_matched < 0 or self.joint_region < 0 or self.joint_matched < 0 or self.joint_content < 0 \
+                or not 0.0 <= self.joint_threshold <= 1.0:
+            raise InputError("min_matched, joint_region, joint_matched and joint_content must be 0 or more, "
+                             "joint_threshold in [0, 1]")
 
     def replace(self, **changes) -> "ClusterOptions":
         return dataclasses.replace(self, **changes)

@@ -57,20 +57,29 @@ def containment(a: np.ndarray, b: np.ndarray, min_run: int = 2) -> float:
 
 def link(a: np.ndarray, b: np.ndarray, options) -> float | None:
     """The similarity of two (packed, :func:`unspin.cluster.skeleton.pack`) document arrays
-    when they are linked, else None. Linked: canonical containment at least
-    ``options.threshold``, or skeleton evidence (both skeletons at least
-    ``skeleton_min_tokens`` long, ``skeleton_content`` agreeing content words, and a region of
-    ``skeleton_region`` tokens or a share of ``skeleton_share``)."""
+    when they are linked, else None. Linked by any of three rules:
+
+    * canonical: containment at least ``options.threshold`` with at least
+      ``options.min_matched`` tokens matched;
+    * skeleton: both skeletons at least ``skeleton_min_tokens`` long, ``skeleton_content``
+      agreeing content words, and a region of ``skeleton_region`` tokens or a share of
+      ``skeleton_share``;
+    * joint: containment at least ``joint_threshold`` with ``joint_matched`` tokens, and a
+      skeleton region of ``joint_region`` tokens with ``joint_content`` agreeing words."""
     ca, sa, ma = unpack(a)
     cb, sb, mb = unpack(b)
-    c = containment(ca, cb, options.min_run)
-    if c >= options.threshold:
+    al = align(ca, cb, options.min_run)
+    c = al.containment
+    if c >= options.threshold and al.matched >= options.min_matched:
         return c
     if not options.skeleton_shingle or min(len(sa), len(sb)) < options.skeleton_min_tokens:
         return None
     ev = skeleton_evidence(sa, ma, sb, mb)
     if ev.content >= options.skeleton_content and (ev.region >= options.skeleton_region
                                                     or ev.share >= options.skeleton_share):
+        return max(c, ev.share)
+    if (options.joint_region and c >= options.joint_threshold and al.matched >= options.joint_matched
+            and ev.region >= options.joint_region and ev.content >= options.joint_content):
         return max(c, ev.share)
     return None
 

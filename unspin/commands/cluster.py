@@ -56,6 +56,11 @@ def register(subparsers) -> None:
                         "lower finds more heavily spun copies and links more near-topic pages")
     g.add_argument("--min-tokens", type=int, default=None, metavar="N",
                    help="documents with fewer canonical tokens stay unique (default 12)")
+    g.add_argument("--source-tier", choices=["auto", "fast", "model"], default="auto",
+                   help="detector that scores cluster members to choose each cluster's source: auto "
+                        "(default: the larger of the fast and model tiers' scores when unspin[lm] and the "
+                        "model are installed, else the fast tier), fast (several times cheaper per member) "
+                        "or model")
     g = p.add_argument_group("execution")
     g.add_argument("-w", "--workers", type=int, metavar="N", help="worker processes (default: all cores)")
     g.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -89,7 +94,11 @@ def run(args) -> int:
         if args.verbose:
             print(f"unspin cluster: {msg}", file=sys.stderr)
 
-    summary = cluster(args.inputs, args.output, jopts, options, log=log)
+    from ..config import DEFAULT
+
+    if args.source_tier == "model":
+        requires("torch", "lm")
+    summary = cluster(args.inputs, args.output, jopts, options, DEFAULT.replace(tier=args.source_tier), log=log)
     if args.json:
         print(json.dumps(summary.to_dict()))
     if not args.quiet:

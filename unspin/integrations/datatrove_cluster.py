@@ -49,7 +49,7 @@ from datatrove.io import DataFolderLike, get_datafolder  # noqa: E402
 from datatrove.pipeline.base import PipelineStep  # noqa: E402
 from datatrove.utils.typeshelper import StatHints  # noqa: E402
 
-from ..cluster.core import pairs_from_buckets, scoring_config, verify_pairs  # noqa: E402
+from ..cluster.core import first_config, pairs_from_buckets, source_scores, verify_pairs  # noqa: E402
 from ..cluster.fingerprint import canonical_forms, stats, token_hash  # noqa: E402
 from ..cluster.group import annotations, choose_sources, components  # noqa: E402
 from ..cluster.minhash import document_keys  # noqa: E402
@@ -76,8 +76,6 @@ class UnspinClusterSignatures(PipelineStep):
         self.batch_size = batch_size
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        from .. import check
-
         ids, fixed, swapped, scores, tokens = [], [], [], [], []
         for doc in data:
             self.stat_update(StatHints.total)
@@ -89,7 +87,7 @@ class UnspinClusterSignatures(PipelineStep):
                 swapped.append(sw)
                 s = doc.metadata.get("unspin_score")
                 if not isinstance(s, (int, float)):
-                    s = check(doc.text, scoring_config(self.config)).score
+                    s = source_scores([doc.text], first_config(self.config))[0]
                 scores.append(math.nan if s is None else float(s))
                 ids.append(json.dumps(doc.id, default=str))
         with self.track_time():
