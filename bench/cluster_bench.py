@@ -123,8 +123,8 @@ def signatures(texts: list[str], backend: str) -> float:
     return time.perf_counter() - t, time.process_time() - c
 
 
-def run_job(corpus: Path, workers: int) -> dict:
-    out = CACHE / f"out-w{workers}.jsonl"
+def run_job(corpus: Path, workers: int, source_tier: str = "auto") -> dict:
+    out = CACHE / f"out-w{workers}-{source_tier}.jsonl"
     for p in (out, Path(str(out) + ".parts")):
         subprocess.run(["rm", "-rf", str(p)], check=True)
     wrapper = ("import resource, subprocess, sys, time; t = time.perf_counter(); "
@@ -133,7 +133,7 @@ def run_job(corpus: Path, workers: int) -> dict:
                "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
                "print(u.ru_utime + u.ru_stime); print(time.perf_counter() - t); print(u.ru_maxrss)")
     cmd = [sys.executable, "-c", wrapper, sys.executable, "-m", "unspin", "cluster", str(corpus), "-o", str(out),
-           "-w", str(workers), "-q", "--json"]
+           "-w", str(workers), "-q", "--json", "--source-tier", source_tier]
     r = subprocess.run(cmd, capture_output=True, text=True, cwd=str(REPO))
     lines = r.stdout.strip().splitlines()
     if len(lines) < 3:
@@ -165,6 +165,11 @@ def main(argv=None) -> int:
     p.add_argument("--skip-job", action="store_true", help="signatures and the baseline only")
     p.add_argument("--job-docs", type=int, default=0,
                    help="run the whole job on the first N documents only (default: all)")
+    p.add_argument("--source-tiers", default="auto",
+                   help="comma-separated --source-tier values to run the whole job with, side by side "
+                        "(default: auto)")
+    p.add_argument("--workers", default="1,2", help="comma-separated worker counts for the job (default: 1,2)")
+    p.add_argument("--job-only", action="store_true", help="skip the signatures and the pair baselines")
     args = p.parse_args(argv)
     corpus = build_corpus(args.originals, args.spins)
     rows = read(corpus)
@@ -176,7 +181,7 @@ def main(argv=None) -> int:
               "mean_words": round(words, 1), "cpus": os.cpu_count()}
     print(json.dumps(report), file=sys.stderr)
 
-    for backend, part in (("rensa", texts), ("datasketch", texts[:5000]), ("rensa", texts[:5000])):
+    for backend, part in () if args.job_only else (("rensa", texts), ("datasketch", texts[:5000]), ("rensa", texts[:5000])):
         wall, cpu = signatures(part, backend)
         report[f"signatures_{backend}_{len(part)}"] = {"docs_per_cpu_s": round(len(part) / cpu, 1),
                                                        "docs_per_wall_s": round(len(part) / wall, 1)}
@@ -189,29 +194,30 @@ def main(argv=None) -> int:
     from unspin.cluster.minhash import document_keys
     from unspin.cluster.options import ClusterOptions
 
-    # unspin's clusters on the whole corpus, in process (the job's stages 1-2 without the
-    # member scores, which only choose sources and do not change the clusters)
-    t = time.perf_counter()
-    opts = ClusterOptions()
-    toks = [canonical_hashes(x) for x in texts]
-    keys = []
-    for k in range(0, len(toks), 256):
-        keys += document_keys(toks[k: k + 256], opts)
-    pairs = candidate_pairs(keys, opts.max_bucket)
-    verified = verify_pairs(pairs, lambda i: toks[i], opts)
-    uf = UnionFind(len(texts))
-    for a, b, _ in verified:
-        uf.union(a, b)
-    report["unspin_in_process"] = {**pair_scores_fast([uf.find(i) for i in range(len(texts))], family),
-                                   "candidate_pairs": len(pairs), "verified_pairs": len(verified),
-                                   "seconds": round(time.perf_counter() - t, 1)}
-    del toks, keys, pairs, verified
-    print(json.dumps(report), file=sys.stderr)
+    if not args.job_only:
+        # unspin's clusters on the whole corpus, in process (the job's stages 1-2 without the
+        # member scores, which only choose sources and do not change the clusters)
+        t = time.perf_counter()
+        opts = ClusterOptions()
+        toks = [canonical_hashes(x) for x in texts]
+        keys = []
+        for k in range(0, len(toks), 256):
+            keys += document_keys(toks[k: k + 256], opts)
+        pairs = candidate_pairs(keys, opts.max_bucket)
+        verified = verify_pairs(pairs, lambda i: toks[i], opts)
+        uf = UnionFind(len(texts))
+        for a, b, _ in verified:
+            uf.union(a, b)
+        report["unspin_in_process"] = {**pair_scores_fast([uf.find(i) for i in range(len(texts))], family),
+                                       "candidate_pairs": len(pairs), "verified_pairs": len(verified),
+                                       "seconds": round(time.perf_counter() - t, 1)}
+        del toks, keys, pairs, verified
+        print(json.dumps(report), file=sys.stderr)
 
-    t = time.perf_counter()
-    base = datatrove_minhash_clusters(texts)
-    report["datatrove_minhash"] = {**pair_scores_fast(base, family), "seconds": round(time.perf_counter() - t, 1)}
-    print(json.dumps(report), file=sys.stderr)
+        t = time.perf_counter()
+        base = datatrove_minhash_clusters(texts)
+        report["datatrove_minhash"] = {**pair_scores_fast(base, family), "seconds": round(time.perf_counter() - t, 1)}
+        print(json.dumps(report), file=sys.stderr)
 
     if not args.skip_job:
         job_corpus = corpus
@@ -221,22 +227,32 @@ def main(argv=None) -> int:
                 for r in rows[: args.job_docs]:
                     fh.write(json.dumps(r) + "\n")
         report["job_documents"] = min(len(rows), args.job_docs or len(rows))
-        for workers in (1, 2):
-            res = run_job(job_corpus, workers)
-            out_rows = read(res["output"])
-            ids = [r["unspin"]["cluster"]["id"] for r in out_rows]
-            cl = [c if c is not None else f"u{k}" for k, c in enumerate(ids)]
-            fam = [r["family"] for r in out_rows]
-            report[f"job_w{workers}"] = {
-                "wall_s": round(res["wall_s"], 1), "cpu_s": round(res["cpu_s"], 1),
-                "docs_per_wall_s": round(len(out_rows) / res["wall_s"], 1),
-                "docs_per_cpu_s": round(len(out_rows) / res["cpu_s"], 1),
-                "peak_rss_mb": round(res["peak_rss_mb"], 1), "stages_s": res["summary"]["seconds"],
-                "candidate_pairs": res["summary"]["candidate_pairs"], "verified_pairs": res["summary"]["verified_pairs"],
-                **pair_scores_fast(cl, fam),
-            }
-            print(json.dumps(report), file=sys.stderr)
-        report["speedup_2_vs_1"] = round(report["job_w1"]["wall_s"] / report["job_w2"]["wall_s"], 2)
+        for tier in args.source_tiers.split(","):
+            for workers in (int(w) for w in args.workers.split(",")):
+                res = run_job(job_corpus, workers, tier)
+                out_rows = read(res["output"])
+                ids = [r["unspin"]["cluster"]["id"] for r in out_rows]
+                cl = [c if c is not None else f"u{k}" for k, c in enumerate(ids)]
+                fam = [r["family"] for r in out_rows]
+                copies = [r for r in out_rows if r["family"] is not None and "s" in r["id"][1:]]
+                traced = sum(1 for r in copies if r["unspin"]["cluster"]["source"] == f"o{r['family']}")
+                name = f"job_w{workers}" + ("" if tier == "auto" else f"_{tier}")
+                while name in report:  # a tier listed twice (alternated runs)
+                    name += "_again"
+                report[name] = {
+                    "source_tier": tier,
+                    "wall_s": round(res["wall_s"], 1), "cpu_s": round(res["cpu_s"], 1),
+                    "docs_per_wall_s": round(len(out_rows) / res["wall_s"], 1),
+                    "docs_per_cpu_s": round(len(out_rows) / res["cpu_s"], 1),
+                    "peak_rss_mb": round(res["peak_rss_mb"], 1), "stages_s": res["summary"]["seconds"],
+                    "candidate_pairs": res["summary"]["candidate_pairs"],
+                    "verified_pairs": res["summary"]["verified_pairs"],
+                    "copies_traced_to_their_original": round(traced / len(copies), 4) if copies else None,
+                    **pair_scores_fast(cl, fam),
+                }
+                print(json.dumps(report), file=sys.stderr)
+        if "job_w1" in report and "job_w2" in report:
+            report["speedup_2_vs_1"] = round(report["job_w1"]["wall_s"] / report["job_w2"]["wall_s"], 2)
     print(json.dumps(report, indent=1))
     return 0
 
