@@ -171,7 +171,9 @@ def _jsonl(name: str) -> list[dict]:
     return [json.loads(line) for line in path.open(encoding="utf-8")]
 
 
-def run_dev(args) -> dict:
+def run_dev(args, config=None) -> dict:
+    """The development-set figures; ``config`` is passed to ``cluster_texts`` (the source
+    choice: ``Config(tier="fast")`` for the fast tier alone, as the gate does)."""
     spun, sources, clean = _jsonl("spun.jsonl"), _jsonl("sources.jsonl"), _jsonl("clean.jsonl")
     pages = [("spun", r) for r in spun] + [("source", r) for r in sources] + [("clean", r) for r in clean]
     texts = [r["text"] for _, r in pages]
@@ -202,7 +204,7 @@ def run_dev(args) -> dict:
         return bool(article(ids[a]) & article(ids[b]))
 
     t = time.perf_counter()
-    marks = cluster_texts(texts, ids=ids, options=options_from(args))
+    marks = cluster_texts(texts, ids=ids, options=options_from(args), config=config)
     secs = time.perf_counter() - t
     with_source = [i for i in range(len(ids)) if ids[i] in own]
     traced = [i for i in with_source if marks[i]["role"] == "copy" and marks[i]["source"] in own[ids[i]]]
@@ -231,7 +233,7 @@ def run_dev(args) -> dict:
         "link_precision": (len(links) - len(wrong)) / len(links) if links else None, "links": len(links),
         "wrong_links": wrong,
         "group_pair_recall": grp_hit / len(grp_pairs), "group_pairs": len(grp_pairs),
-        "clean_linked": len(clean_linked), "clean_linked_detail": clean_partner,
+        "clean_linked": len(clean_linked), "clean_pages": len(clean), "clean_linked_detail": clean_partner,
         "unspin": ours, "datatrove_minhash": base,
         "datatrove_group_pair_recall": base_grp / len(grp_pairs),
         "datatrove_same_cluster_as_source": base_own / len(with_source),
