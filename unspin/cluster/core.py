@@ -90,9 +90,10 @@ def second_config(config: Config | None, model: bool | None = None) -> Config | 
     pages to their source, the fast tier alone 25 (the model tier alone 28); on emulator
     spins of 40-150-word windows (``synthetic``) 83% of copies, the fast tier alone 81%, the
     model tier alone 66% (it scores many short honest windows as high as their light
-    spins). The model tier reads about 12-28 pages per CPU second against the fast tier's
-    ~150, hence contenders only; ``Config(tier="fast")`` (``unspin cluster --source-tier
-    fast``) skips it."""
+    spins). The model tier costs far more per page than the fast tier (in the job on 10,028
+    short documents: 12 s with the fast tier alone, 62 s with the second opinion;
+    BENCHMARKS.md), hence contenders only; ``Config(tier="fast")``
+    (``unspin cluster --source-tier fast``) skips it."""
     config = scoring_config(config)
     if config.tier != "auto":
         return None
@@ -105,10 +106,10 @@ def second_config(config: Config | None, model: bool | None = None) -> Config | 
 
 def source_scores(texts: Sequence[str], config: Config | None) -> list[float | None]:
     """Spun scores (``None``: not applicable) of ``texts`` under ``config`` as it is (pass
-    :func:`first_config` or :func:`second_config`)."""
+    :func:`first_config` or :func:`second_config`), in one batched pass of the cascade."""
     from .. import detect
 
-    return [detect.check(t, config).score for t in texts]
+    return [r.score for r in detect.check_many(list(texts), config)]
 
 
 def spun_scores(texts: Sequence[str], indexes: Iterable[int], config: Config | None = None) -> dict[int, float | None]:

@@ -2,8 +2,9 @@
 
 Documents joined by a verified pair (containment at or above the threshold) form a cluster
 (connected components). The **source** is the member least likely to be spun: lowest spun
-score (:func:`unspin.cluster.core.source_scores`: under ``tier="auto"`` the larger of the fast
-and model tiers' scores where the model is installed; a document the detector cannot score counts as 1.0; scores
+score (the fast tier's under ``tier="auto"``; where the model tier is installed, the larger of
+the fast and model tiers' scores of the few most source-like members: :func:`choose_sources`,
+:func:`unspin.cluster.core.second_config`; a document the detector cannot score counts as 1.0; scores
 in the same :data:`SCORE_STEP` count as equal, since a lightly spun copy and its original
 both score near 0 and the difference is noise), then the smallest share of *swapped* words
 (content words with a more frequent thesaurus synonym, and spinner filler: what a spinner

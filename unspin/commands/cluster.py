@@ -61,7 +61,7 @@ def register(subparsers) -> None:
                         "(default: the larger of the fast and model tiers' scores when unspin[lm] and the "
                         "model are installed, else the fast tier; the model tier reads the 4 most source-like "
                         "members of each cluster), fast (for large corpora: on 10,000 short documents in "
-                        "300 clusters the job took 9 s with fast and 363-632 s with auto, BENCHMARKS.md) "
+                        "300 clusters the job took 12 s with fast and 62 s with auto, BENCHMARKS.md) "
                         "or model")
     g = p.add_argument_group("execution")
     g.add_argument("-w", "--workers", type=int, metavar="N", help="worker processes (default: all cores)")
