@@ -265,6 +265,14 @@ def fit(C: float, folds_k: int) -> None:
         print(f"    t={s['threshold']:.2f} changes {s['real_changes']:4d} right {s['real_right']:4d} fixes "
               f"{s['real_fixes']:4d}/{total_sites} damage {100 * s['damage']:.2f}% clean pages {s['clean_pages']} "
               f"({s['clean_changes']} changes)")
+    print("margin cap (Config.restore_max_margin: candidates whose margin is above it are not scored):")
+    margins = [acc.margin(r["features"]) for r in rows]
+    taken = [acc.probability(r["features"]) >= t for r in rows]
+    for cap in (6, 8, 10, 12, 15, 20, 30):
+        over = [i for i, mg in enumerate(margins) if mg > cap]
+        lost = [rows[i] for i in over if taken[i]]
+        print(f"    cap {cap:2d}: {len(over)} of {len(rows)} candidates not scored ({100 * len(over) / len(rows):.0f}%), "
+              f"{len(lost)} accepted among them ({sum(r['label'] for r in lost)} right)")
     print(f"chosen threshold {t}; wrote {WEIGHTS} and {FOLDS}")
 
 

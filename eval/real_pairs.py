@@ -195,7 +195,7 @@ def total(rows: list[dict]) -> dict:
 class ReportCache:
     """Detector reports of the restorer (:func:`unspin.restore.pipeline._report_for`), kept in a
     pickle at ``path`` between runs (``None``: in memory only), keyed by the text's SHA-256 and
-    the whole config (its repr). The detector pass (model tier, keyword anchors) is
+    the detector's settings (the config less the restorer's own fields). The detector pass (model tier, keyword anchors) is
     the same for collecting the acceptance's trace and for judging the restorer, so the two
     runs share it; delete the file after changing the detector."""
 
@@ -217,7 +217,11 @@ class ReportCache:
 
         config = config or DEFAULT
         text = clean_text(text)[0] if isinstance(text, str) else text
-        key = hashlib.sha256((text + "\0" + repr(config)).encode("utf-8", "surrogatepass")).hexdigest()
+        # the restorer's own settings do not change the detector's report (but for the one
+        # that lowers the span floor), so trying them does not invalidate the cache
+        detector = {k: v for k, v in config.to_dict().items()
+                    if not k.startswith("restore_") or k == "restore_min_evidence"}
+        key = hashlib.sha256((text + "\0" + repr(sorted(detector.items()))).encode("utf-8", "surrogatepass")).hexdigest()
         if key not in self.data:
             self.data[key] = _report_for(text, config)
             if self.path:

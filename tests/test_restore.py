@@ -232,6 +232,19 @@ def test_extended_windows_score_like_the_whole_continuation(lm):
         assert abs(left_lp + a - b) < 1e-2
 
 
+def test_candidates_over_the_margin_cap_are_not_scored(lm):
+    """``restore_max_margin`` skips the LM work for candidates the acceptance could not take."""
+    from unspin.restore import restore_with_stats
+
+    text = ("The chairman of the committee said the procedure would diminish traffic in the metropolis, and "
+            "the occupants of the town were glad to hear it, because the streets were very full every morning.")
+    config = Config(tier="fast", spun_threshold=0.0)  # called spun: word swaps are considered
+    everything, capped = [], []
+    restore_with_stats(text, config, lm=lm, trace=everything, decide=False)
+    restore_with_stats(text, config.replace(restore_max_margin=-1.0), lm=lm, trace=capped, decide=False)
+    assert everything and not capped
+
+
 def test_cli_restore_json_diff_and_html(lm, tmp_path, capsys):
     from unspin.cli import main
 
@@ -366,6 +379,20 @@ def test_acceptance_loader_validates_and_its_margin_is_the_threshold():
         with pytest.raises(UnspinError, match="fit_accept"):
             Acceptance.from_dict(d)
 
+
+
+def test_acceptance_fitted_before_the_observed_word_features_still_loads():
+    from unspin.restore import Candidate
+    from unspin.restore.accept import FEATURES, OPTIONAL_FEATURES, Acceptance, features
+
+    old = _acceptance_dict(features=[k for k in FEATURES if k not in OPTIONAL_FEATURES])
+    old["weights"] = {k: v for k, v in old["weights"].items() if k not in OPTIONAL_FEATURES}
+    acc = Acceptance.from_dict(old)
+    assert all(acc.weights[k] == 0.0 for k in OPTIONAL_FEATURES)
+    # the new features read the observed word: its surprise from the left and its frequency
+    f = features("wealthy", Candidate("rich", "r", "lexicon", obs_lp=-7.5), 0.5, True, False)
+    assert f["obs_surprise"] == 7.5 and f["obs_zipf"] > 3
+    assert features("wealthy", Candidate("rich", "r", "lexicon", obs_lp=-80.0), 0.5, True, False)["obs_surprise"] == 20.0
 
 
 def test_shipped_acceptance_has_a_pedigree():

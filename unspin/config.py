@@ -116,6 +116,16 @@ class Config:
     #: How many of the LM's own next-word predictions at a site are considered as candidate
     #: originals (only those related to the observed word in the thesaurus are kept); 0 off.
     restore_lm_proposals: int = 50
+    #: Of those proposals, at most this many (the ones the LM likes best from the left, and
+    #: only if it likes them better than the observed word) are scored with both sides. On
+    #: the development pairs the source's word is among the first 3 whole-word proposals at
+    #: 129 of 338 detected sites and among the first 6 at 160 (EVAL.md); more costs variants.
+    restore_lm_keep: int = 6
+    #: Candidates whose acceptance margin (the gain in nats they would need to be taken) is
+    #: above this are not scored at all. On the development pairs' trace (4,385 candidates)
+    #: a cap of 12 skips 87% of them, mostly the LM's own proposals, and 3 of the candidates
+    #: the acceptance takes (1 right) (EVAL.md). ``float("inf")``: score every candidate.
+    restore_max_margin: float = 12.0
     #: Pruning before scoring: a candidate whose first token the LM finds this many nats
     #: less likely (from the left context) than the observed word's is dropped. Higher
     #: values score more candidates (slower, slightly more recall).

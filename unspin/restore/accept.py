@@ -16,6 +16,11 @@ Features (:func:`features`), for one candidate at one word-swap site:
 ``page_score``      the fast tier's calibrated score of the whole text (0 when not applicable)
 ``multiword``       the site or the candidate has more than one word
 ``capital``         the observed word is capitalised in mid-sentence
+``obs_surprise``    how unlikely the observed word's first token is from the left context
+                    (minus its log-probability, clipped to [0, 20]; 0 when not computed): a
+                    spinner's word is often one the text did not lead up to
+``obs_zipf``        the observed words' word frequency (wordfreq zipf): spinners reach for
+                    rarer synonyms
 
 The model is linear in ``gain``, so a probability threshold is a per-candidate margin in nats
 (:meth:`Acceptance.margin`): the decoder keeps working on log-probability minus margins, and a
@@ -38,7 +43,9 @@ from ..errors import UnspinError
 
 FORMAT = 1
 FEATURES = ("gain", "left_gain", "log_rank", "zipf_delta", "rel1", "rel2", "from_lm", "site_confidence",
-            "page_spun", "page_score", "multiword", "capital")
+            "page_spun", "page_score", "multiword", "capital", "obs_surprise", "obs_zipf")
+#: Features a weights file may leave out (it was fitted before they existed): weight 0.
+OPTIONAL_FEATURES = ("obs_surprise", "obs_zipf")
 _REFIT = "refit it with: python -m eval.fit_accept"
 #: Rank used for a candidate whose first token is not among the model's predictions.
 RANK_UNSEEN = 1000
@@ -51,11 +58,12 @@ def features(observed: str, cand, site_confidence: float, page_spun: bool, capit
 
     hops = relation_hops(observed, cand.text)
     rank = cand.lm_rank if cand.lm_rank >= 0 else RANK_UNSEEN
+    obs_z = zipf(observed.lower())
     return {
         "gain": gain,
         "left_gain": max(-10.0, min(10.0, cand.left_gain)),
         "log_rank": math.log1p(rank),
-        "zipf_delta": zipf(cand.text.lower()) - zipf(observed.lower()),
+        "zipf_delta": zipf(cand.text.lower()) - obs_z,
         "rel1": float(hops == 1),
         "rel2": float(hops == 2),
         "from_lm": float(cand.origin == "lm"),
@@ -64,6 +72,8 @@ def features(observed: str, cand, site_confidence: float, page_spun: bool, capit
         "page_score": float(page_score or 0.0),
         "multiword": float(" " in observed.strip() or " " in cand.text.strip()),
         "capital": float(capital),
+        "obs_surprise": max(0.0, min(20.0, -getattr(cand, "obs_lp", 0.0))),
+        "obs_zipf": obs_z,
     }
 
 
@@ -99,10 +109,11 @@ class Acceptance:
         if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise UnspinError(f"{name}: format {d.get('format') if isinstance(d, dict) else None!r}, "
                               f"this unspin reads format {FORMAT}; {_REFIT}")
-        if tuple(d.get("features", ())) != FEATURES:
+        listed = tuple(d.get("features", ()))
+        if listed != FEATURES and listed != tuple(k for k in FEATURES if k not in OPTIONAL_FEATURES):
             raise UnspinError(f"{name}: features are not {' '.join(FEATURES)}; {_REFIT}")
         try:
-            w = {k: float(d["weights"][k]) for k in FEATURES}
+            w = {k: float(d["weights"][k]) if k in listed else 0.0 for k in FEATURES}
             b, t = float(d["intercept"]), float(d["threshold"])
         except (KeyError, TypeError, ValueError) as exc:
             raise UnspinError(f"{name}: missing or bad value ({exc}); {_REFIT}") from exc

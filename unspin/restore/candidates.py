@@ -45,6 +45,7 @@ class Candidate:
     margin: float = 0.0
     lm_rank: int = -1
     left_gain: float = 0.0  # left-context log-prob of its first token minus the observed word's
+    obs_lp: float = 0.0  # left-context log-prob of the observed word's first token (0: not computed)
 
     def with_margin(self, margin: float) -> "Candidate":
         return replace(self, margin=margin)

@@ -16,9 +16,6 @@ JOINT_SLACK = 2.0
 #: A candidate that beats its margin by this many nats on its own (and its runner-up does
 #: not come close) is decided before the joint pass and serves as context there.
 STRONG_GAIN = 6.0
-#: Of the model's own proposals at a site, at most this many (those it likes best from the
-#: left, and only if it likes them better than the observed word) are scored with both sides.
-LM_KEEP = 3
 
 
 def split_gain(total: float, own: list[float]) -> list[float]:
@@ -74,15 +71,15 @@ def _candidates(lm, win, pl: Planned, a: int, config: Config, verdict: str, acce
         ids = lm.encode(lead + c.text)
         first = float(row[ids[0]]) if ids else -99.0
         rank = c.lm_rank if c.lm_rank >= 0 else int((row > first).sum())
-        return Candidate(c.text, c.rule, c.origin, c.margin, rank, first - obs_lp)
+        return Candidate(c.text, c.rule, c.origin, c.margin, rank, first - obs_lp, obs_lp)
 
     lex = [m for m in map(measured, cands) if m.left_gain >= -config.restore_prefilter]
     lex.sort(key=lambda c: -c.left_gain)
     lex = lex[: config.restore_max_candidates]
     lmc = [m for m in map(measured, lm_cands) if m.left_gain > 0.0]
     lmc.sort(key=lambda c: -c.left_gain)
-    out = lex + lmc[:LM_KEEP]
-    return policy.set_margins(s, out, verdict, config, acceptance, score)
+    out = policy.set_margins(s, lex + lmc[: config.restore_lm_keep], verdict, config, acceptance, score)
+    return [c for c in out if c.margin <= config.restore_max_margin]
 
 
 def restore_with_stats(text: str, config: Config | None = None, report: Report | None = None,
