@@ -224,7 +224,7 @@ def fit(C: float, folds_k: int) -> None:
     # operating point
     table = []
     chosen = None
-    for t in [x / 100 for x in range(30, 100, 2)]:
+    for t in [x / 100 for x in range(10, 100, 2)]:
         s = _simulate(rows, oof, t, equal_words)
         s["threshold"] = t
         table.append(s)

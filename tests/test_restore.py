@@ -395,6 +395,36 @@ def test_acceptance_fitted_before_the_observed_word_features_still_loads():
     assert features("wealthy", Candidate("rich", "r", "lexicon", obs_lp=-80.0), 0.5, True, False)["obs_surprise"] == 20.0
 
 
+def _reading(text: str, surprised: dict[str, float]):
+    """A fake LM reading of ``text``: one token per word (with its leading space), each word
+    at log-probability -1 except those in ``surprised``."""
+    import re
+
+    from unspin.lm import Window
+
+    offs, lps = [], [0.0]
+    for m in re.finditer(r"\s*\S+", text):
+        offs.append((m.start(), m.end()))
+        lps.append(-surprised.get(m.group(0).strip(' ".'), 1.0))
+    return Window(text, list(range(len(offs) + 1)), offs, lps)
+
+
+def test_surprising_lower_case_content_words_become_sites():
+    from unspin.restore.sites import EXTRA_SITE_CONFIDENCE, Site, surprise_sites
+
+    text = 'The committee will diminish the traffic in "the metropolis" soon, Smith said.'
+    win = _reading(text, {"diminish": 8.0, "metropolis": 9.0, "The": 9.0, "will": 9.0, "Smith": 9.0, "soon,": 2.0})
+    found = surprise_sites(text, 0, win, [], Config())
+    assert [s.observed for s, _t in found] == ["diminish"]  # not quoted, capitalised or a function word
+    site, t = found[0]
+    assert site.kind == "substitution" and site.rule.startswith("surprise:lm") and site.confidence == EXTRA_SITE_CONFIDENCE
+    assert win.offsets[t - 1][0] == text.index(" diminish")  # the continuation starts at its space
+    assert surprise_sites(text, 0, win, [], Config(restore_surprise_nats=9.0)) == []  # not surprising enough
+    assert surprise_sites(text, 0, win, [], Config(restore_surprise_nats=0.0)) == []  # off
+    taken = [Site(text.index("diminish"), text.index("diminish") + 8, "diminish", "substitution", "r", 0.5)]
+    assert surprise_sites(text, 0, win, taken, Config()) == []  # already a site
+
+
 def test_shipped_acceptance_has_a_pedigree():
     from unspin.restore import load_acceptance
 

@@ -175,12 +175,14 @@ class LanguageModel:
 
     # -- public API ------------------------------------------------------------------
     def analyse(self, texts: list[str], topk_at: list[list[int]] | None = None, k: int = 40,
-                batch_tokens: int = 512) -> list[Window]:
+                batch_tokens: int = 512, select=None) -> list[Window]:
         """Run each text once (after the start token). Returns one :class:`Window` each.
 
         ``topk_at[i]`` lists token indices of window ``i`` (as :meth:`Window.boundary`
         returns) at which to keep the model's ``k`` most likely next tokens (the prediction
-        for that token, from the left context).
+        for that token, from the left context). ``select(i, window)``, if given, is called
+        once window ``i`` has its log-probabilities and returns more such positions (chosen
+        from what the model just read, before its hidden states are let go).
         """
         torch = self.torch
         encoded = [self.encode_with_offsets(t) for t in texts]
@@ -202,7 +204,10 @@ class LanguageModel:
                 n = len(seqs[r])
                 cache = [(kk[r : r + 1, :, :n].clone(), vv[r : r + 1, :, :n].clone()) for kk, vv in layers]
                 w = Window(texts[i], seqs[r], encoded[i][1], [0.0] + lp[r, : n - 1].tolist(), cache)
-                want = sorted({p for p in (topk_at[i] if topk_at else []) if 1 <= p <= n})
+                want = list(topk_at[i]) if topk_at else []
+                if select is not None:
+                    want.extend(select(i, w))
+                want = sorted({p for p in want if 1 <= p <= n})
                 if want:
                     rows = self._row(h[r, [p - 1 for p in want]])  # one projection for all positions
                     vals, idx = rows.topk(k, dim=-1)

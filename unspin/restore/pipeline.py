@@ -8,7 +8,7 @@ from . import policy
 from .accept import Acceptance, features, load_acceptance
 from .candidates import Candidate, Proposer, lm_candidates
 from .decode import ClusterDecoder, Planned, Stats, decode_all, place, right_end, windows
-from .sites import Site, build_sites, extra_spans, neighbour_words
+from .sites import SURPRISE_RULE, Site, build_sites, extra_spans, neighbour_words, surprise_sites
 
 #: In the one-site-at-a-time pass, a candidate stays in play for the joint pass if it comes
 #: within this many nats of its margin (neighbouring repairs can help each other).
@@ -57,7 +57,7 @@ def _candidates(lm, win, pl: Planned, a: int, config: Config, verdict: str, acce
     lead = win.text[pl.cut : s.start - a]
     row = win.rows.get(pl.prefix_len)
     lm_cands: list[Candidate] = []
-    if config.restore_lm_proposals > 0 and pl.prefix_len in win.topk:
+    if config.restore_lm_proposals > 0 and pl.prefix_len in win.topk and not s.rule.startswith(SURPRISE_RULE):
         have = {c.text.lower() for c in cands} | {s.observed.lower()} | neighbour_words(win.text, s.start - a, s.end - a)
         lm_cands = lm_candidates(win.topk[pl.prefix_len], lead, s.observed, have, config.restore_lm_proposals)
         if acceptance is None:  # the hand policy: only proposals the lexicons relate to the word
@@ -121,18 +121,29 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
         site_config = config.replace(restore_margin=config.restore_margin + config.restore_unsure_margin)
     sites = policy.gate(build_sites(text, found, site_config), verdict, config)
     direct, sites = policy.direct_changes(sites, verdict, config)
-    stats.sites = len(sites)
-    if not sites and not all_windows:
+    # in a text called spun, words the model finds surprising are sites too (sites.surprise_sites)
+    surprise = verdict == "spun" and config.restore_surprise_nats > 0
+    if not sites and not all_windows and not surprise:
         return Restoration(text, apply_spans(text, direct), direct), stats
-    acc = _resolve_acceptance(acceptance) if any(s.word_swap for s in sites) else None
+    acc = _resolve_acceptance(acceptance) if surprise or any(s.word_swap for s in sites) else None
     if lm is None:
         from ..lm import load
 
         lm = load()
 
     # 1. one LM pass over every window that holds a site, keeping the prediction at each cut
-    wins = windows(text, sites, all_windows)
+    wins = windows(text, sites, all_windows or surprise)
     win_texts = [text[a:b] for a, b, _ in wins]
+    taken = list(sites) + list(direct)
+
+    def select(i: int, win) -> list[int]:
+        a, _b, ss = wins[i]
+        found = surprise_sites(text, a, win, taken, site_config) if surprise else []
+        if found:
+            ss.extend(site for site, _t in found)
+            ss.sort(key=lambda x: x.start)
+        return [t for _site, t in found]
+
     want = []
     for (a, _b, ss), wt in zip(wins, win_texts):
         _ids, offs = lm.encode_with_offsets(wt)
@@ -142,7 +153,8 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
             cut = rs - 1 if rs > 0 and wt[rs - 1] == " " else rs
             pos.extend(i for i, (ts, _te) in enumerate(offs, start=1) if ts == cut or ts == rs)
         want.append(pos)
-    analysed = lm.analyse(win_texts, topk_at=want, k=max(config.restore_lm_proposals, 1))
+    analysed = lm.analyse(win_texts, topk_at=want, k=max(config.restore_lm_proposals, 1), select=select)
+    stats.sites = sum(len(ss) for _a, _b, ss in wins)
 
     # 2. each site alone, all sites batched: gain of each candidate over the observed words
     placed: list[tuple[object, int, Planned, list[Candidate]]] = []
