@@ -1,6 +1,7 @@
 """How far the restorer could get on the real pairs: where its limits are, site by site.
 
     nice python -m eval.restore_ceiling [--reports eval/out/reports.pkl] [--pages N] [--out eval/out/restore_ceiling.json]
+    nice python -m eval.restore_ceiling --surprise [--reports eval/out/reports.pkl]
 
 For every substitution site of the development pairs (:mod:`eval.real_pairs`, 819 sites), told
 where the site is and what the source says there:
@@ -13,6 +14,12 @@ where the site is and what the source says there:
 - **scoring**: the two-sided log-probability (from the site to 8 tokens after it, as the
   restorer scores) of the source's wording against the observed words and against the other
   candidates (the first 6 lexicon candidates and the model's first 6 whole-word proposals).
+
+``--surprise`` asks instead how many edits a site at every surprising word would add: on each
+spun page not called clean, the model reads the restorer's windows, and the lower-case content
+words of the aligned region outside today's sites are counted by whether they are an edit or
+equal the source, above several surprise levels (minus the log-probability of the word's first
+token from the left, nats).
 
 Each site is read in a window of about 250 characters before it and 80 after it, so the left
 context is the spun text (the restorer never sees the source). Nothing here is a restorer
@@ -58,12 +65,63 @@ def _restorer_sites(pairs, reports_path):
     return hit
 
 
+def surprise_table(pairs, reports_path) -> None:
+    from unspin.config import DEFAULT
+    from unspin.lm import load
+    from unspin.restore import policy
+    from unspin.restore.decode import windows
+    from unspin.restore.sites import build_sites, extra_spans
+    from unspin.wordclasses import FUNCTION_WORDS
+
+    cache = ReportCache(reports_path)
+    lm = load()
+    rows, done, read = [], set(), 0
+    for p in pairs:
+        if p.spun_id in done:
+            continue
+        done.add(p.spun_id)
+        rep = cache.get(p.text, DEFAULT)
+        if rep.verdict == "clean":
+            continue
+        read += 1
+        found = list(rep.spans) + extra_spans(p.text, list(rep.spans))
+        sites = policy.gate(build_sites(p.text, found, DEFAULT), rep.verdict, DEFAULT)
+        label = {}
+        for s in p.sites:
+            if s.substitution:
+                label.update({i: 1 for i in range(s.i1, s.i2)})
+        for i1, i2, _j1, _j2 in p.equal:
+            for i in range(i1, i2):
+                label.setdefault(i, 0)
+        wins = windows(p.text, [], True)
+        for (a, b, _), w in zip(wins, lm.analyse([p.text[a:b] for a, b, _ in wins])):
+            for i, (word, cs, ce) in enumerate(p.spun_toks):
+                if not a <= cs < b or i not in label or word in FUNCTION_WORDS or not p.text[cs:ce].islower():
+                    continue
+                if any(x.start < ce and x.end > cs for x in sites):
+                    continue
+                t = w.boundary(cs - a - 1) if cs > a and p.text[cs - 1] == " " else w.boundary(cs - a)
+                if t is not None and t < len(w.logprobs):
+                    rows.append((label[i], -w.logprobs[t]))
+    edits = sum(y for y, _ in rows)
+    print(f"{read} spun pages not called clean; lower-case content words of the aligned region under no site: {edits} edits, "
+          f"{len(rows) - edits} equal to the source")
+    for limit in (4.0, 5.0, 6.0, 7.0, 8.0, 10.0):
+        sel = [y for y, sp in rows if sp >= limit]
+        print(f"  surprise >= {limit:4.1f} nats: {sum(sel)} edits, {len(sel) - sum(sel)} equal words"
+              f" ({100 * sum(sel) / max(len(sel), 1):.0f}% edits)")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--reports", default=None, metavar="PICKLE", help="detector report cache (eval.real_pairs.ReportCache)")
     ap.add_argument("--pages", type=int, default=0, help="only the first N pairs (0: all 49)")
     ap.add_argument("--out", default="eval/out/restore_ceiling.json")
+    ap.add_argument("--surprise", action="store_true", help="count the edits a site at every surprising word would add")
     args = ap.parse_args(argv)
+    if args.surprise:
+        surprise_table(load_pairs()[: args.pages or None], args.reports)
+        return 0
 
     from unspin.lm import load
     from unspin.restore.candidates import lexicon_candidates, match_case

@@ -130,8 +130,8 @@ class Config:
     #: In a text called spun, a lower-case content word the model finds this surprising from
     #: its left context (minus the log-probability of its first token, nats) is a site of its
     #: own, even where no lexicon or detector span marks it (rule ``surprise:lm``): on the
-    #: development pairs most spinner edits sit under no detector span, and a word above 6.3
-    #: nats is an edit about half the time (EVAL.md). 0: off.
+    #: development pairs most spinner edits sit under no detector span, and a word above 6
+    #: nats is an edit 47% of the time (EVAL.md). 0: off.
     restore_surprise_nats: float = 6.0
     #: Pruning before scoring: a candidate whose first token the LM finds this many nats
     #: less likely (from the left context) than the observed word's is dropped. Higher
