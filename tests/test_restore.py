@@ -410,19 +410,20 @@ def _reading(text: str, surprised: dict[str, float]):
 
 
 def test_surprising_lower_case_content_words_become_sites():
-    from unspin.restore.sites import EXTRA_SITE_CONFIDENCE, Site, surprise_sites
+    from unspin.restore.sites import EXTRA_SITE_CONFIDENCE, Site, surprise_blocked, surprise_sites
 
     text = 'The committee will diminish the traffic in "the metropolis" soon, Smith said.'
     win = _reading(text, {"diminish": 8.0, "metropolis": 9.0, "The": 9.0, "will": 9.0, "Smith": 9.0, "soon,": 2.0})
-    found = surprise_sites(text, 0, win, [], Config())
+    free = surprise_blocked(text, [])
+    found = surprise_sites(text, 0, win, free, Config())
     assert [s.observed for s, _t in found] == ["diminish"]  # not quoted, capitalised or a function word
     site, t = found[0]
     assert site.kind == "substitution" and site.rule.startswith("surprise:lm") and site.confidence == EXTRA_SITE_CONFIDENCE
     assert win.offsets[t - 1][0] == text.index(" diminish")  # the continuation starts at its space
-    assert surprise_sites(text, 0, win, [], Config(restore_surprise_nats=9.0)) == []  # not surprising enough
-    assert surprise_sites(text, 0, win, [], Config(restore_surprise_nats=0.0)) == []  # off
+    assert surprise_sites(text, 0, win, free, Config(restore_surprise_nats=9.0)) == []  # not surprising enough
+    assert surprise_sites(text, 0, win, free, Config(restore_surprise_nats=0.0)) == []  # off
     taken = [Site(text.index("diminish"), text.index("diminish") + 8, "diminish", "substitution", "r", 0.5)]
-    assert surprise_sites(text, 0, win, taken, Config()) == []  # already a site
+    assert surprise_sites(text, 0, win, surprise_blocked(text, taken), Config()) == []  # already a site
 
 
 def test_shipped_acceptance_has_a_pedigree():

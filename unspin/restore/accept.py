@@ -72,7 +72,7 @@ def features(observed: str, cand, site_confidence: float, page_spun: bool, capit
         "page_score": float(page_score or 0.0),
         "multiword": float(" " in observed.strip() or " " in cand.text.strip()),
         "capital": float(capital),
-        "obs_surprise": max(0.0, min(20.0, -getattr(cand, "obs_lp", 0.0))),
+        "obs_surprise": max(0.0, min(20.0, -cand.obs_lp)),
         "obs_zipf": obs_z,
     }
 

@@ -8,7 +8,7 @@ from . import policy
 from .accept import Acceptance, features, load_acceptance
 from .candidates import Candidate, Proposer, lm_candidates
 from .decode import ClusterDecoder, Planned, Stats, decode_all, place, right_end, windows
-from .sites import SURPRISE_RULE, Site, build_sites, extra_spans, neighbour_words, surprise_sites
+from .sites import SURPRISE_RULE, Site, build_sites, extra_spans, neighbour_words, surprise_blocked, surprise_sites
 
 #: In the one-site-at-a-time pass, a candidate stays in play for the joint pass if it comes
 #: within this many nats of its margin (neighbouring repairs can help each other).
@@ -134,11 +134,11 @@ def restore_with_stats(text: str, config: Config | None = None, report: Report |
     # 1. one LM pass over every window that holds a site, keeping the prediction at each cut
     wins = windows(text, sites, all_windows or surprise)
     win_texts = [text[a:b] for a, b, _ in wins]
-    taken = list(sites) + list(direct)
+    blocked = surprise_blocked(text, list(sites) + list(direct)) if surprise else None
 
     def select(i: int, win) -> list[int]:
         a, _b, ss = wins[i]
-        found = surprise_sites(text, a, win, taken, site_config) if surprise else []
+        found = surprise_sites(text, a, win, blocked, site_config) if surprise else []
         if found:
             ss.extend(site for site, _t in found)
             ss.sort(key=lambda x: x.start)

@@ -130,13 +130,21 @@ def build_sites(text: str, spans: list[Span], config: Config) -> list[Site]:
                 not s.rule.startswith("reverse_spin:") or s.original.lower() in {w.lower() for w, _ in lex}):
             cands.append(Candidate(match_case(s.original, observed), s.rule, origin, margin))
             seen.add(s.original.lower())
-        for w, rule in lex:
-            if w.lower() in seen:
-                continue
-            seen.add(w.lower())
-            cands.append(Candidate(match_case(w, observed), rule, "lexicon", margin))
+        cands += _lexicon_options(observed, lex, seen, margin)
         sites.append(Site(s.start, s.end, observed, "substitution", s.rule, s.confidence, cands, capital_mid))
     return sites
+
+
+def _lexicon_options(observed: str, lex: list[tuple[str, str]], seen: set[str], margin: float) -> list[Candidate]:
+    """The lexicon's candidates ``lex`` for ``observed`` as typed candidates, cased like it,
+    skipping words in ``seen`` (the neighbouring words and candidates already taken)."""
+    out = []
+    for w, rule in lex:
+        if w.lower() in seen:
+            continue
+        seen.add(w.lower())
+        out.append(Candidate(match_case(w, observed), rule, "lexicon", margin))
+    return out
 
 
 def extra_spans(text: str, spans: list[Span]) -> list[Span]:
@@ -187,44 +195,44 @@ SURPRISE_RULE = "surprise:lm"
 _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z]{3,}(?:['’-][a-z]+)*(?![\w'’-])")
 
 
-def surprise_sites(text: str, a: int, win, taken: list[Site], config: Config) -> list[tuple[Site, int]]:
+def surprise_sites(text: str, a: int, win, blocked: bytearray, config: Config) -> list[tuple[Site, int]]:
     """Sites of window ``win`` (the LM's reading of ``text[a:...]``) where the model is
-    surprised: lower-case content words (three letters or more, outside quotes and outside
-    ``taken`` sites) whose first token has log-probability at most ``-restore_surprise_nats``
-    from the left context, and that have lexicon candidates. Each comes with the token index
-    where its continuation starts. Only the lexicon proposes there, not the model: on the
-    development pairs' trace the model's own guesses at such sites were right 31 times in
-    4,268 (real pages) and pushed the acceptance's operating point up (EVAL.md). Confidence
-    :data:`EXTRA_SITE_CONFIDENCE`: the LM and the acceptance decide."""
-    from ..lexicons import same_stem, spelling_variant
+    surprised: lower-case content words (three letters or more, none of their characters
+    ``blocked``: see :func:`surprise_blocked`) whose first token has log-probability at most
+    ``-restore_surprise_nats`` from the left context, and that have lexicon candidates. Each
+    comes with the token index where its continuation starts. Only the lexicon proposes
+    there, not the model: on the development pairs' trace the model's own guesses at such
+    sites were right 31 times in 4,268 (real pages) and pushed the acceptance's operating
+    point up (EVAL.md). Confidence :data:`EXTRA_SITE_CONFIDENCE`: the LM and the acceptance
+    decide."""
     from ..wordclasses import FUNCTION_WORDS
 
     limit = config.restore_surprise_nats
     if limit <= 0:
         return []
-    quoted = _quoted_ranges(text)
-    spans = sorted((s.start, s.end) for s in taken)
     out = []
     for m in _LOWER_WORD.finditer(win.text):
         w = m.group(0)
-        if w in FUNCTION_WORDS:
-            continue
         start, end = a + m.start(), a + m.end()
-        if any(s < end and start < e for s, e in spans) or _in_ranges(start, end, quoted):
+        if w in FUNCTION_WORDS or any(blocked[start:end]):
             continue
         cut = m.start() - 1 if m.start() > 0 and win.text[m.start() - 1] == " " else m.start()
         t = win.boundary(cut)
         if t is None or t >= len(win.logprobs) or -win.logprobs[t] < limit:
             continue
-        seen = neighbour_words(text, start, end)
-        cands = []
-        for c, rule in lexicon_candidates(w):
-            if c.lower() in seen or same_stem(c, w) or spelling_variant(c, w):
-                continue
-            seen.add(c.lower())
-            cands.append(Candidate(c, rule, "lexicon", config.restore_margin))
+        cands = _lexicon_options(w, lexicon_candidates(w), neighbour_words(text, start, end), config.restore_margin)
         if not cands:
             continue  # the model's own guesses alone are too often wrong here (EVAL.md)
         site = Site(start, end, w, "substitution", f"{SURPRISE_RULE}({-win.logprobs[t]:.1f})", EXTRA_SITE_CONFIDENCE, cands)
         out.append((site, t))
     return out
+
+
+def surprise_blocked(text: str, taken) -> bytearray:
+    """Characters of ``text`` where :func:`surprise_sites` finds nothing: inside ``taken``
+    spans (anything with ``start``/``end``: the other sites) and inside quotes. Built once
+    per text, shared by all its windows."""
+    blocked = bytearray(len(text) + 1)
+    for s, e in [(x.start, x.end) for x in taken] + _quoted_ranges(text):
+        blocked[s:e] = b"\x01" * (e - s)
+    return blocked
